@@ -1,0 +1,24 @@
+using System;
+using System.Buffers.Binary;
+
+namespace CoolAmqp.Framing;
+
+/// <summary>An AMQP field table (placeholder: the full codec replaces this file).</summary>
+public sealed class FieldTable
+{
+    private readonly int _count = 0;
+
+    /// <summary>Encoded size including the 4-byte length prefix.</summary>
+    public int GetSize() => 4 + _count;
+
+    /// <summary>Writes the table including its length prefix.</summary>
+    public int WriteTo(Span<byte> destination)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_count);
+        return 4;
+    }
+
+    /// <summary>Decodes a table body (without its length prefix).</summary>
+    public static FieldTable Decode(ReadOnlySpan<byte> body) =>
+        body.IsEmpty ? new FieldTable() : throw new AmqpFrameFormatException("field table codec not written yet");
+}
