@@ -6,15 +6,15 @@ namespace CoolAmqp.Framing;
 /// <summary>An AMQP field table (placeholder: the full codec replaces this file).</summary>
 public sealed class FieldTable
 {
-    private readonly int _count = 0;
+    private readonly byte[] _encoded = Array.Empty<byte>();
 
     /// <summary>Encoded size including the 4-byte length prefix.</summary>
-    public int GetSize() => 4 + _count;
+    public int GetSize() => 4 + _encoded.Length;
 
     /// <summary>Writes the table including its length prefix.</summary>
     public int WriteTo(Span<byte> destination)
     {
-        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_count);
+        BinaryPrimitives.WriteUInt32BigEndian(destination, (uint)_encoded.Length);
         return 4;
     }
 
