@@ -1,0 +1,136 @@
+// CoolAmqp build script. Targets: Build, Test, Bench, Demo, Pack.
+//   dotnet tool restore && dotnet cake --target=Test
+// Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
+// what they started afterwards, also on failure.
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+var target = Argument("target", "Build");
+var configuration = Argument("configuration", "Release");
+var benchArgs = Argument("bench-args", "");
+var root = MakeAbsolute(Directory("."));
+var artifacts = root.Combine("artifacts");
+var solution = root.CombineWithFilePath("CoolAmqp.sln");
+var brokerScript = root.CombineWithFilePath("tools/broker.sh");
+var startedBroker = false;
+
+// Runs a command with live output and fails the build on a non-zero exit code.
+void Run(string tool, string arguments, IDictionary<string, string> env = null)
+{
+    var settings = new ProcessSettings { Arguments = arguments, WorkingDirectory = root };
+    if (env != null) settings.EnvironmentVariables = env;
+    var code = StartProcess(tool, settings);
+    if (code != 0) throw new Exception($"{tool} {arguments} exited with code {code}");
+}
+
+// Starts a broker unless one is configured; returns the environment the tests and the demo need.
+IDictionary<string, string> StartBroker()
+{
+    var env = new Dictionary<string, string>();
+    var configured = EnvironmentVariable("COOLAMQP_BROKER");
+    if (!string.IsNullOrEmpty(configured))
+    {
+        Information($"Using the broker from COOLAMQP_BROKER: {Regex.Replace(configured, ":[^:@/]*@", ":***@")}");
+        env["COOLAMQP_BROKER"] = configured;
+        var node = EnvironmentVariable("COOLAMQP_NODE");
+        if (!string.IsNullOrEmpty(node)) env["COOLAMQP_NODE"] = node;
+        return env;
+    }
+    startedBroker = true;
+    Run("bash", $"\"{brokerScript}\" start");
+    StartProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" env", RedirectStandardOutput = true }, out var lines);
+    foreach (var line in lines)
+    {
+        var eq = line.IndexOf('=');
+        if (eq > 0) env[line.Substring(0, eq)] = line.Substring(eq + 1);
+    }
+    return env;
+}
+
+void StopBroker()
+{
+    if (!startedBroker) return;
+    startedBroker = false;
+    StartProcess("bash", $"\"{brokerScript}\" stop");
+}
+
+Task("Build").Does(() =>
+{
+    Run("dotnet", $"build \"{solution}\" -c {configuration}");
+});
+
+Task("Test").IsDependentOn("Build").Does(() =>
+{
+    var results = artifacts.Combine("test-results");
+    CleanDirectory(results);
+    Exception failure = null;
+    try
+    {
+        var env = StartBroker();
+        try
+        {
+            Run("dotnet", $"test \"{solution}\" -c {configuration} --no-build --logger trx --results-directory \"{results}\"", env);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+    }
+    finally
+    {
+        StopBroker();
+    }
+
+    // One plain summary line over every test assembly, read from the TRX files.
+    int passed = 0, failed = 0, skipped = 0, files = 0;
+    foreach (var trx in GetFiles(results.FullPath + "/**/*.trx"))
+    {
+        files++;
+        var counters = XDocument.Load(trx.FullPath).Descendants().First(e => e.Name.LocalName == "Counters");
+        int Attr(string name) => int.Parse(counters.Attribute(name)?.Value ?? "0");
+        passed += Attr("passed");
+        failed += Attr("failed") + Attr("error") + Attr("timeout") + Attr("aborted");
+        skipped += Attr("notExecuted");
+    }
+    Information($"{files} test assemblies reported");
+    Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
+    if (failure != null) throw failure;
+    if (files == 0 || passed == 0) throw new Exception("No tests ran.");
+});
+
+Task("Demo").Does(() =>
+{
+    try
+    {
+        var env = StartBroker();
+        Run("dotnet", $"run --project tools/CoolAmqp.Demo -c {configuration}", env);
+    }
+    finally
+    {
+        StopBroker();
+    }
+});
+
+Task("Bench").Does(() =>
+{
+    try
+    {
+        var env = StartBroker();
+        var args = string.IsNullOrEmpty(benchArgs) ? "--filter * --job short" : benchArgs;
+        Run("dotnet", $"run --project bench/CoolAmqp.Benchmarks -c Release -- {args}", env);
+    }
+    finally
+    {
+        StopBroker();
+    }
+});
+
+Task("Pack").Does(() =>
+{
+    var output = artifacts.Combine("packages");
+    CleanDirectory(output);
+    Run("dotnet", $"pack runtime/CoolAmqp.csproj -c {configuration} -o \"{output}\"");
+    Run("dotnet", $"pack generator/CoolAmqp.Generator.csproj -c {configuration} -o \"{output}\"");
+});
+
+RunTarget(target);
