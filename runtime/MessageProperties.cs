@@ -16,6 +16,8 @@ public sealed record MessageProperties
     /// <summary>No properties at all; what <see cref="Message"/> uses when none are given.</summary>
     public static MessageProperties Empty { get; } = new();
 
+    private readonly DateTimeOffset? _timestamp;
+
     /// <summary>MIME content type, e.g. <c>application/json</c> (shortstr, at most 255 UTF-8 bytes).</summary>
     public string? ContentType { get; init; }
 
@@ -45,7 +47,20 @@ public sealed record MessageProperties
 
     /// <summary>Message timestamp. AMQP carries whole seconds since the Unix epoch, so sub-second parts are dropped
     /// when sent; a received value beyond <see cref="DateTimeOffset.MaxValue"/> reads as <see cref="DateTimeOffset.MaxValue"/>.</summary>
-    public DateTimeOffset? Timestamp { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Set to a moment before 1970-01-01 (AMQP timestamps are unsigned).</exception>
+    public DateTimeOffset? Timestamp
+    {
+        get => _timestamp;
+        init
+        {
+            if (value is { } t && t < DateTimeOffset.UnixEpoch)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Timestamp), t, "An AMQP timestamp cannot be before 1970-01-01.");
+            }
+
+            _timestamp = value;
+        }
+    }
 
     /// <summary>Message type name.</summary>
     public string? Type { get; init; }
@@ -68,10 +83,88 @@ public sealed record MessageProperties
         && CorrelationId is null && ReplyTo is null && Expiration is null && MessageId is null && Timestamp is null
         && Type is null && UserId is null && AppId is null && ClusterId is null;
 
-    /// <summary>Decodes a content header's property section (flags word and values).</summary>
-    /// <remarks>Placeholder until the generated <c>BasicProperties</c> codec is merged.</remarks>
-    internal static MessageProperties FromWire(ReadOnlySpan<byte> raw) =>
-        raw.IsEmpty ? Empty : throw new NotSupportedException("The basic properties codec is not generated yet.");
+    /// <summary>The generated wire form, for encoding a content header. Allocates nothing.</summary>
+    /// <returns>The same properties as a <see cref="BasicProperties"/>; absent stays absent.</returns>
+    internal BasicProperties ToWire() => new()
+    {
+        ContentType = ContentType,
+        ContentEncoding = ContentEncoding,
+        Headers = Headers,
+        DeliveryMode = DeliveryMode,
+        Priority = Priority,
+        CorrelationId = CorrelationId,
+        ReplyTo = ReplyTo,
+        Expiration = Expiration,
+        MessageId = MessageId,
+        Timestamp = Timestamp is { } timestamp ? (ulong)timestamp.ToUnixTimeSeconds() : null,
+        Type = Type,
+        UserId = UserId,
+        AppId = AppId,
+        Reserved = ClusterId,
+    };
+
+    /// <summary>Decodes a content header's property section: the flags word followed by the present values
+    /// (the content-header payload after class id, weight and body size). Empty input means no properties.</summary>
+    /// <param name="raw">The property section.</param>
+    /// <returns>The decoded properties (<see cref="Empty"/> when no flag is set).</returns>
+    /// <exception cref="AmqpFrameFormatException">The section is malformed.</exception>
+    internal static MessageProperties FromWire(ReadOnlySpan<byte> raw)
+    {
+        if (raw.IsEmpty)
+        {
+            return Empty;
+        }
+
+        BasicProperties.Reader r = BasicProperties.Read(raw);
+        if (r.Flags == 0)
+        {
+            return Empty;
+        }
+
+        return new MessageProperties
+        {
+            ContentType = r.ContentType,
+            ContentEncoding = r.ContentEncoding,
+            Headers = r.Headers,
+            DeliveryMode = r.DeliveryMode,
+            Priority = r.Priority,
+            CorrelationId = r.CorrelationId,
+            ReplyTo = r.ReplyTo,
+            Expiration = r.Expiration,
+            MessageId = r.MessageId,
+            Timestamp = r.Timestamp is { } seconds ? FromUnixSeconds(seconds) : null,
+            Type = r.Type,
+            UserId = r.UserId,
+            AppId = r.AppId,
+            ClusterId = r.Reserved,
+        };
+    }
+
+    /// <summary>Converts the generated wire form back (tests and cold paths).</summary>
+    /// <param name="wire">The wire form.</param>
+    /// <returns>The same properties.</returns>
+    internal static MessageProperties FromWire(in BasicProperties wire) => new()
+    {
+        ContentType = wire.ContentType,
+        ContentEncoding = wire.ContentEncoding,
+        Headers = wire.Headers,
+        DeliveryMode = wire.DeliveryMode,
+        Priority = wire.Priority,
+        CorrelationId = wire.CorrelationId,
+        ReplyTo = wire.ReplyTo,
+        Expiration = wire.Expiration,
+        MessageId = wire.MessageId,
+        Timestamp = wire.Timestamp is { } seconds ? FromUnixSeconds(seconds) : null,
+        Type = wire.Type,
+        UserId = wire.UserId,
+        AppId = wire.AppId,
+        ClusterId = wire.Reserved,
+    };
+
+    private const ulong MaxUnixSeconds = 253_402_300_799; // 9999-12-31T23:59:59Z, DateTimeOffset.MaxValue
+
+    private static DateTimeOffset FromUnixSeconds(ulong seconds) =>
+        seconds > MaxUnixSeconds ? DateTimeOffset.MaxValue : DateTimeOffset.FromUnixTimeSeconds((long)seconds);
 }
 
 /// <summary>Values of <see cref="MessageProperties.DeliveryMode"/>.</summary>

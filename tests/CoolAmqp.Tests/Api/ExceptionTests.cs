@@ -18,7 +18,8 @@ public sealed class ExceptionTests
             Assert.That(e.ClassId, Is.EqualTo((ushort)60));
             Assert.That(e.MethodId, Is.EqualTo((ushort)40));
             Assert.That(e.IsHardError, Is.False);
-            Assert.That(e.Message, Does.EndWith("failed: 404 NOT_FOUND - no exchange 'x' in vhost '/'"));
+            Assert.That(e.MethodName, Is.EqualTo("basic.publish"));
+            Assert.That(e.Message, Is.EqualTo("basic.publish failed: 404 NOT_FOUND - no exchange 'x' in vhost '/'"));
         });
     }
 
@@ -28,6 +29,9 @@ public sealed class ExceptionTests
         var e = new AmqpException(406, "inequivalent arg 'durable'", 0, 0);
         Assert.That(e.Message, Is.EqualTo("AMQP error: 406 PRECONDITION_FAILED - inequivalent arg 'durable'"));
         Assert.That(new AmqpException(999, "", 0, 0).Message, Is.EqualTo("AMQP error: 999"));
+        Assert.That(new AmqpException(530, "", 20, 10).Message, Is.EqualTo("channel.open failed: 530 NOT_ALLOWED"));
+        Assert.That(new AmqpException(541, "boom", 99, 99).Message, Is.EqualTo("method 99.99 failed: 541 INTERNAL_ERROR - boom"));
+        Assert.That(new AmqpException(200, "", 0, 0).Message, Is.EqualTo("AMQP error: 200 REPLY_SUCCESS"));
     }
 
     [TestCase((ushort)320, true)]
