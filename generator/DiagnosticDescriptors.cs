@@ -25,8 +25,8 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor DuplicateIndex = new(
         id: "CAMQP003",
-        title: "Duplicate AMQP class or method index",
-        messageFormat: "{0} has index {1}, which {2} already uses",
+        title: "Duplicate AMQP class or method index or name",
+        messageFormat: "{0} has the same {1} as {2}",
         category: Category,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true);

@@ -219,6 +219,7 @@ internal static class SpecParser
             var methodByIndex = new Dictionary<int, string>();
             var methodNames = new HashSet<string>(StringComparer.Ordinal);
             var methodElements = new List<XElement>();
+            var declaredNames = new HashSet<string>(StringComparer.Ordinal);
             foreach (XElement methodElement in element.Elements("method"))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -227,6 +228,9 @@ internal static class SpecParser
                 {
                     continue;
                 }
+
+                // Responses may name a method rejected below as a duplicate: report the duplicate only.
+                declaredNames.Add(method.Name);
 
                 if (methodByIndex.TryGetValue(method.Index, out string? other))
                 {
@@ -251,7 +255,7 @@ internal static class SpecParser
                 foreach (XElement response in methodElements[i].Elements("response"))
                 {
                     string? responseName = (string?)response.Attribute("name");
-                    if (responseName is not null && !methodNames.Contains(responseName))
+                    if (responseName is not null && !declaredNames.Contains(responseName))
                     {
                         ReportAt(DiagnosticDescriptors.UnknownResponse, response, $"{name}.{methods[i].Name}", responseName, name);
                     }
