@@ -3,6 +3,9 @@ using System.Buffers.Binary;
 
 namespace CoolAmqp.Framing;
 
+// Frames/ holds the code that needs types generated from the full spec (BasicPublish, BasicProperties, FrameType);
+// the files directly in Framing/ depend on nothing generated, so the generator tests compile them with any spec.
+
 /// <summary>
 /// Writes whole frames (spec 4.2.3: type octet, channel short, size long, payload, frame-end 0xCE) into a
 /// caller-supplied buffer. Every <c>XxxSize</c> returns exactly what the matching <c>Write</c> writes, so a caller
