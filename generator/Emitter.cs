@@ -52,11 +52,6 @@ internal static class Emitter
             }
         }
 
-        if (model.Classes.Any(c => !c.Properties.IsEmpty))
-        {
-            files.Add(new GeneratedFile("ContentHeader.g.cs", EmitContentHeader(model)));
-        }
-
         files.Add(new GeneratedFile("MethodDispatcher.g.cs", EmitDispatcher(model)));
         files.Add(new GeneratedFile("MethodNames.g.cs", EmitMethodNames(model)));
         files.Add(new GeneratedFile("Constants.g.cs", EmitConstants(model)));
@@ -708,102 +703,6 @@ internal static class Emitter
 
         writer.CloseBlock(";");
         writer.CloseBlock();
-    }
-
-    /// <summary>The content header frame payload (spec 4.2.6): class id, weight, body size, then the properties.</summary>
-    private static string EmitContentHeader(SpecModel model)
-    {
-        List<ClassModel> content = model.Classes.Where(c => !c.Properties.IsEmpty).ToList();
-        SourceWriter writer = StartFile("System", "System.CodeDom.Compiler", "System.Globalization");
-        WriteSummary(writer, "The payload of a content header frame (spec 4.2.6): class id, weight (always 0), body size, then the property flags and values.", escape: false);
-        writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class ContentHeader");
-        writer.OpenBlock();
-        WriteSummary(writer, "The bytes before the properties: class id (2), weight (2) and body size (8).", escape: false);
-        writer.WriteLine("public const int PrefixSize = 12;");
-        foreach (ClassModel amqpClass in content)
-        {
-            string properties = Pascal(amqpClass.Name) + "Properties";
-            writer.WriteLine();
-            WriteSummary(writer, $"The exact size of a <c>{amqpClass.Name}</c> content header payload.", escape: false);
-            writer.WriteLine("/// <param name=\"properties\">The content properties.</param>");
-            writer.WriteLine("/// <returns>The number of bytes <c>Write</c> writes.</returns>");
-            writer.WriteLine("/// <exception cref=\"ArgumentException\">A property value does not fit its AMQP type.</exception>");
-            writer.WriteLine($"public static int GetSize(in {properties} properties) => PrefixSize + properties.GetSize();");
-            writer.WriteLine();
-            WriteSummary(writer, $"Writes a <c>{amqpClass.Name}</c> content header payload and returns the bytes written.", escape: false);
-            writer.WriteLine("/// <param name=\"destination\">Where to write; at least <c>GetSize(properties)</c> bytes.</param>");
-            writer.WriteLine("/// <param name=\"bodySize\">The total size of the content body that follows in body frames.</param>");
-            writer.WriteLine("/// <param name=\"properties\">The content properties.</param>");
-            writer.WriteLine("/// <returns>The number of bytes written.</returns>");
-            writer.WriteLine("/// <exception cref=\"ArgumentException\">A property value does not fit its AMQP type.</exception>");
-            writer.WriteLine($"public static int Write(Span<byte> destination, ulong bodySize, in {properties} properties)");
-            writer.OpenBlock();
-            writer.WriteLine($"int offset = Wire.WriteShort(destination, {properties}.ClassIndex);");
-            writer.WriteLine("offset += Wire.WriteShort(destination.Slice(offset), 0);");
-            writer.WriteLine("offset += Wire.WriteLongLong(destination.Slice(offset), bodySize);");
-            writer.WriteLine("offset += properties.WriteTo(destination.Slice(offset));");
-            writer.WriteLine("return offset;");
-            writer.CloseBlock();
-        }
-
-        writer.WriteLine();
-        WriteSummary(writer, "Parses the prefix of a content header payload; the properties are parsed by the reader of the class.", escape: false);
-        writer.WriteLine("/// <param name=\"payload\">The whole content header frame payload.</param>");
-        writer.WriteLine("/// <returns>A view over the payload.</returns>");
-        writer.WriteLine("/// <exception cref=\"AmqpFrameFormatException\">The payload is shorter than the prefix, or names a class that has no content.</exception>");
-        writer.WriteLine("public static Reader Read(ReadOnlySpan<byte> payload) => new Reader(payload);");
-        writer.WriteLine();
-        WriteSummary(writer, "A zero-copy view over a content header payload.", escape: false);
-        writer.WriteLine("public readonly ref struct Reader");
-        writer.OpenBlock();
-        writer.WriteLine("internal Reader(ReadOnlySpan<byte> payload)");
-        writer.OpenBlock();
-        writer.WriteLine("int position = 0;");
-        writer.WriteLine("ClassId = Wire.ReadShort(payload, ref position, \"content header class-id\");");
-        writer.WriteLine("Weight = Wire.ReadShort(payload, ref position, \"content header weight\");");
-        writer.WriteLine("BodySize = Wire.ReadLongLong(payload, ref position, \"content header body-size\");");
-        string classCheck = string.Join(" && ", content.Select(c => $"ClassId != {Pascal(c.Name)}Properties.ClassIndex"));
-        writer.WriteLine($"if ({classCheck})");
-        writer.OpenBlock();
-        writer.WriteLine("throw new AmqpFrameFormatException(\"A content header names class \" + ClassId.ToString(CultureInfo.InvariantCulture) + \", which carries no content.\");");
-        writer.CloseBlock();
-        writer.WriteLine();
-        writer.WriteLine("Properties = payload.Slice(position);");
-        writer.CloseBlock();
-        writer.WriteLine();
-        WriteSummary(writer, "The class of the content, e.g. 60 for basic.", escape: false);
-        writer.WriteLine("public ushort ClassId { get; }");
-        writer.WriteLine();
-        WriteSummary(writer, "The weight field; unused by AMQP 0-9-1 and sent as 0.", escape: false);
-        writer.WriteLine("public ushort Weight { get; }");
-        writer.WriteLine();
-        WriteSummary(writer, "The total size of the content body that follows in body frames.", escape: false);
-        writer.WriteLine("public ulong BodySize { get; }");
-        writer.WriteLine();
-        WriteSummary(writer, "The property flags and values (a view into the payload).", escape: false);
-        writer.WriteLine("public ReadOnlySpan<byte> Properties { get; }");
-        foreach (ClassModel amqpClass in content)
-        {
-            string properties = Pascal(amqpClass.Name) + "Properties";
-            writer.WriteLine();
-            WriteSummary(writer, $"Parses <see cref=\"Properties\"/> as <c>{amqpClass.Name}</c> content properties.", escape: false);
-            writer.WriteLine("/// <returns>A view over the properties.</returns>");
-            writer.WriteLine($"/// <exception cref=\"AmqpFrameFormatException\">The header is not for class <c>{amqpClass.Name}</c>, or the properties are malformed.</exception>");
-            writer.WriteLine($"public {properties}.Reader Read{properties}()");
-            writer.OpenBlock();
-            writer.WriteLine($"if (ClassId != {properties}.ClassIndex)");
-            writer.OpenBlock();
-            writer.WriteLine($"throw new AmqpFrameFormatException(\"The content header is for class \" + ClassId.ToString(CultureInfo.InvariantCulture) + \", not {amqpClass.Name}.\");");
-            writer.CloseBlock();
-            writer.WriteLine();
-            writer.WriteLine($"return {properties}.Read(Properties);");
-            writer.CloseBlock();
-        }
-
-        writer.CloseBlock();
-        writer.CloseBlock();
-        return EndFile(writer);
     }
 
     private static string Present(FieldPlan plan) =>

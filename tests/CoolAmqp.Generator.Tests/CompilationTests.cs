@@ -39,7 +39,7 @@ public sealed class CompilationTests
             .ToArray();
 
         Assert.That(problems, Is.Empty, GeneratorHarness.FormatDiagnostics(problems));
-        Assert.That(result.GeneratedTrees, Has.Length.EqualTo(12));
+        Assert.That(result.GeneratedTrees, Has.Length.EqualTo(11));
     }
 
     [Test]

@@ -56,7 +56,7 @@ public sealed class IncrementalTests
                 Assert.That(Reasons(result, step), Is.Not.Empty.And.All.EqualTo(IncrementalStepRunReason.Cached), step);
             }
 
-            Assert.That(result.GeneratedSources, Has.Length.EqualTo(12));
+            Assert.That(result.GeneratedSources, Has.Length.EqualTo(11));
         });
     }
 

@@ -22,7 +22,6 @@ public static partial class FramingProbe
         Check(nameof(EveryTruncationThrowsFormatException), EveryTruncationThrowsFormatException);
         Check(nameof(PropertiesRoundTripWithZeroPriority), PropertiesRoundTripWithZeroPriority);
         Check(nameof(PropertiesRejectUnknownFlags), PropertiesRejectUnknownFlags);
-        Check(nameof(ContentHeaderRoundTrip), ContentHeaderRoundTrip);
         Check(nameof(OversizedShortStringNamesTheField), OversizedShortStringNamesTheField);
         Check(nameof(SizeMatchesWrittenBytesForEveryMethod), SizeMatchesWrittenBytesForEveryMethod);
         Check(nameof(NamesConstantsAndReplyCodes), NamesConstantsAndReplyCodes);
@@ -168,28 +167,6 @@ public static partial class FramingProbe
             {
                 BasicProperties.Read(new byte[] { (byte)(flags >> 8), (byte)flags });
                 Expect(false, $"flags {flags:X4} accepted");
-            }
-            catch (AmqpFrameFormatException)
-            {
-            }
-        }
-    }
-
-    private static void ContentHeaderRoundTrip()
-    {
-        var properties = new BasicProperties { DeliveryMode = 2 };
-        var buffer = new byte[ContentHeader.GetSize(properties)];
-        int written = ContentHeader.Write(buffer, 1000, properties);
-        ExpectBytes(buffer.AsSpan(0, written), new byte[] { 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xE8, 0x10, 0x00, 2 }, "content header");
-        ContentHeader.Reader reader = ContentHeader.Read(buffer);
-        Expect(reader.ClassId == 60 && reader.Weight == 0 && reader.BodySize == 1000, "header prefix");
-        Expect(reader.ReadBasicProperties().DeliveryMode == 2, "header properties");
-        foreach (byte[] bad in new[] { new byte[11], new byte[] { 0, 50, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } })
-        {
-            try
-            {
-                ContentHeader.Read(bad);
-                Expect(false, $"header {Convert.ToHexString(bad)} accepted");
             }
             catch (AmqpFrameFormatException)
             {
