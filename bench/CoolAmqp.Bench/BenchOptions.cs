@@ -162,7 +162,7 @@ internal sealed class BenchOptions
     private static int DefaultCount(int size, bool quick) => size switch
     {
         <= 256 => quick ? 5_000 : 200_000,
-        <= 4 * 1024 => quick ? 2_000 : 100_000,
+        <= 4 * 1024 => quick ? 2_000 : 50_000,
         <= 128 * 1024 => quick ? 200 : 5_000,
         _ => quick ? 20 : 300,
     };
