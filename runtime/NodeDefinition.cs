@@ -1,0 +1,754 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+
+namespace CoolAmqp;
+
+/// <summary>
+/// Where and how to reach one AMQP broker: host, port, credentials, virtual host and connection tuning.
+/// Immutable, with value equality, so it can be a dictionary key.
+/// </summary>
+/// <remarks>
+/// <para>Three ways to build one, as in CoolAMQP:</para>
+/// <code>
+/// new NodeDefinition(host: "192.168.0.1", user: "admin", password: "password", virtualHost: "vhost");
+/// new NodeDefinition("192.168.0.1", "admin", "password");
+/// new NodeDefinition("amqp://user:password@host:5672/vhost", heartbeat: 20);   // or NodeDefinition.Parse(uri)
+/// </code>
+/// <para>
+/// A first argument containing <c>://</c> is parsed as an AMQP URI (RabbitMQ's URI specification):
+/// <c>amqp://</c> or <c>amqps://</c> (TLS, default port 5671), percent-encoded user, password and virtual host,
+/// IPv6 literal hosts in brackets, and the query parameters <c>heartbeat</c> (seconds), <c>frame_max</c>,
+/// <c>channel_max</c>, <c>connection_timeout</c> (milliseconds) and <c>auth_mechanism</c> (may repeat).
+/// A missing, empty (<c>amqp://host/</c>) or <c>%2F</c> path is the virtual host <c>/</c>.
+/// Arguments passed explicitly next to a URI take precedence over the URI's values.
+/// </para>
+/// <para><see cref="ToString"/> never shows the password.</para>
+/// </remarks>
+public sealed class NodeDefinition : IEquatable<NodeDefinition>
+{
+    /// <summary>The AMQP port used when none is given and TLS is off.</summary>
+    public const int DefaultPort = 5672;
+
+    /// <summary>The AMQP-over-TLS port used when none is given and TLS is on.</summary>
+    public const int DefaultTlsPort = 5671;
+
+    /// <summary>The user name used when none is given (RabbitMQ's default account).</summary>
+    public const string DefaultUser = "guest";
+
+    /// <summary>The password used when none is given (RabbitMQ's default account).</summary>
+    public const string DefaultPassword = "guest";
+
+    /// <summary>The virtual host used when none is given.</summary>
+    public const string DefaultVirtualHost = "/";
+
+    /// <summary>The SASL mechanism used when none is given.</summary>
+    public const string PlainMechanism = "PLAIN";
+
+    /// <summary>How long connecting may take when nothing else is said: 10 seconds, as CoolAMQP's <c>Cluster.start</c>.</summary>
+    public static readonly TimeSpan DefaultConnectionTimeout = TimeSpan.FromSeconds(10);
+
+    private static readonly string[] DefaultMechanisms = [PlainMechanism];
+
+    private const uint MinFrameMax = 4096; // AMQP 0-9-1 frame-min-size
+
+    private readonly int? _port;
+    private readonly uint _frameMax;
+    private readonly IReadOnlyList<string> _authMechanisms = DefaultMechanisms;
+    private readonly TimeSpan _connectionTimeout = DefaultConnectionTimeout;
+
+    /// <summary>
+    /// Defines a node from its parts, or from an AMQP URI given as <paramref name="host"/>.
+    /// </summary>
+    /// <param name="host">A host name or IP address (an IPv6 address may be in brackets), or an
+    /// <c>amqp://</c> / <c>amqps://</c> URI.</param>
+    /// <param name="user">User name; default <c>guest</c> (or the URI's).</param>
+    /// <param name="password">Password; default <c>guest</c> (or the URI's).</param>
+    /// <param name="virtualHost">Virtual host; default <c>/</c> (or the URI's).</param>
+    /// <param name="heartbeat">Heartbeat interval in seconds (0 to 65535; 0 disables heartbeats);
+    /// default: accept the broker's proposal (or the URI's <c>heartbeat</c>).</param>
+    /// <param name="port">TCP port (1 to 65535); default 5672, or 5671 with TLS (or the URI's).</param>
+    /// <exception cref="ArgumentException">A value is empty or out of range; the message names it.</exception>
+    /// <exception cref="FormatException"><paramref name="host"/> is a URI that does not parse; the message names the bad part.</exception>
+    public NodeDefinition(
+        string host,
+        string? user = null,
+        string? password = null,
+        string? virtualHost = null,
+        int? heartbeat = null,
+        int? port = null)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        if (host.Contains("://", StringComparison.Ordinal))
+        {
+            UriParts uri = ParseUri(host);
+            Host = uri.Host;
+            _port = uri.Port;
+            User = uri.User ?? DefaultUser;
+            Password = uri.Password ?? DefaultPassword;
+            VirtualHost = uri.VirtualHost;
+            Heartbeat = uri.Heartbeat;
+            UseTls = uri.UseTls;
+            _frameMax = uri.FrameMax;
+            ChannelMax = uri.ChannelMax;
+            if (uri.ConnectionTimeout is { } timeout)
+            {
+                _connectionTimeout = timeout;
+            }
+
+            if (uri.AuthMechanisms is { } mechanisms)
+            {
+                _authMechanisms = mechanisms;
+            }
+        }
+        else
+        {
+            Host = NormalizeHost(host);
+            User = DefaultUser;
+            Password = DefaultPassword;
+            VirtualHost = DefaultVirtualHost;
+        }
+
+        if (user is not null)
+        {
+            User = user;
+        }
+
+        if (password is not null)
+        {
+            Password = password;
+        }
+
+        if (virtualHost is not null)
+        {
+            VirtualHost = virtualHost;
+        }
+
+        if (heartbeat is { } hb)
+        {
+            if (hb < 0 || hb > ushort.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException(nameof(heartbeat), hb, "Heartbeat must be 0 to 65535 seconds.");
+            }
+
+            Heartbeat = (ushort)hb;
+        }
+
+        if (port is { } p)
+        {
+            _port = CheckPort(p, nameof(port));
+        }
+    }
+
+    /// <summary>Host name or IP address to connect to (an IPv6 address without brackets, e.g. <c>::1</c>).</summary>
+    public string Host { get; }
+
+    /// <summary>TCP port: the one given, else 5671 when <see cref="UseTls"/> is set, else 5672.</summary>
+    public int Port => _port ?? (UseTls ? DefaultTlsPort : DefaultPort);
+
+    /// <summary>User name to log in with.</summary>
+    public string User { get; }
+
+    /// <summary>Password to log in with. Never shown by <see cref="ToString"/>.</summary>
+    public string Password { get; }
+
+    /// <summary>Virtual host to open, e.g. <c>/</c>.</summary>
+    public string VirtualHost { get; }
+
+    /// <summary>
+    /// Heartbeat interval in seconds that the client asks for in <c>connection.tune-ok</c>; 0 disables heartbeats;
+    /// <see langword="null"/> accepts whatever the broker proposes in <c>connection.tune</c>.
+    /// </summary>
+    public ushort? Heartbeat { get; }
+
+    /// <summary>Whether to connect over TLS (set by the <c>amqps</c> scheme). Changes the default port to 5671.</summary>
+    public bool UseTls { get; init; }
+
+    /// <summary>Largest frame size (bytes, including frame header and end octet) the client asks for;
+    /// 0 (the default) accepts the broker's proposal. Otherwise at least 4096, the spec's frame-min-size.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value from 1 to 4095.</exception>
+    public uint FrameMax
+    {
+        get => _frameMax;
+        init
+        {
+            if (value is > 0 and < MinFrameMax)
+            {
+                throw new ArgumentOutOfRangeException(nameof(FrameMax), value, "Frame max must be 0 (broker's choice) or at least 4096.");
+            }
+
+            _frameMax = value;
+        }
+    }
+
+    /// <summary>Highest channel number the client asks for; 0 (the default) accepts the broker's proposal.</summary>
+    public ushort ChannelMax { get; init; }
+
+    /// <summary>How long opening a connection (TCP, TLS and the AMQP handshake) may take; default 10 seconds.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero or less (other than <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>).</exception>
+    public TimeSpan ConnectionTimeout
+    {
+        get => _connectionTimeout;
+        init
+        {
+            if (value <= TimeSpan.Zero && value != System.Threading.Timeout.InfiniteTimeSpan)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ConnectionTimeout), value, "Connection timeout must be positive.");
+            }
+
+            _connectionTimeout = value;
+        }
+    }
+
+    /// <summary>SASL mechanisms the client may use, in order of preference (<c>PLAIN</c>, <c>AMQPLAIN</c>,
+    /// <c>EXTERNAL</c>); default <c>PLAIN</c>.</summary>
+    /// <exception cref="ArgumentException">Set to an empty list or a list with an unknown mechanism.</exception>
+    public IReadOnlyList<string> AuthMechanisms
+    {
+        get => _authMechanisms;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Count == 0)
+            {
+                throw new ArgumentException("At least one auth mechanism is needed.", nameof(AuthMechanisms));
+            }
+
+            var copy = new string[value.Count];
+            for (int i = 0; i < copy.Length; i++)
+            {
+                copy[i] = CheckMechanism(value[i]) ?? throw new ArgumentException(
+                    $"Unknown auth mechanism '{value[i]}'; expected PLAIN, AMQPLAIN or EXTERNAL.", nameof(AuthMechanisms));
+            }
+
+            _authMechanisms = copy;
+        }
+    }
+
+    /// <summary>Parses an AMQP URI such as <c>amqp://user:pass@host:5672/vhost?heartbeat=20</c>.</summary>
+    /// <param name="uri">The URI; the scheme must be <c>amqp</c> or <c>amqps</c>.</param>
+    /// <returns>The node the URI describes.</returns>
+    /// <exception cref="FormatException">The URI does not parse; the message names the bad part.</exception>
+    public static NodeDefinition Parse(string uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        if (!uri.Contains("://", StringComparison.Ordinal))
+        {
+            throw new FormatException($"'{Redact(uri)}' is not an AMQP URI: expected amqp://... or amqps://...");
+        }
+
+        return new NodeDefinition(uri);
+    }
+
+    /// <summary>Parses an AMQP URI, returning <see langword="false"/> instead of throwing when it is invalid.</summary>
+    /// <param name="uri">The URI to parse.</param>
+    /// <param name="node">The parsed node, or <see langword="null"/>.</param>
+    /// <returns>Whether <paramref name="uri"/> was a valid AMQP URI.</returns>
+    public static bool TryParse(string? uri, out NodeDefinition? node)
+    {
+        node = null;
+        if (uri is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            node = Parse(uri);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Renders the node as an AMQP URI without the password, e.g. <c>amqp://admin@host:5672/vhost?heartbeat=20</c>.</summary>
+    /// <returns>The URI, with the password left out.</returns>
+    public override string ToString()
+    {
+        var sb = new StringBuilder(64);
+        sb.Append(UseTls ? "amqps://" : "amqp://");
+        AppendEscaped(sb, User);
+        sb.Append('@');
+        if (Host.Contains(':', StringComparison.Ordinal))
+        {
+            sb.Append('[').Append(Host.Replace("%", "%25", StringComparison.Ordinal)).Append(']');
+        }
+        else
+        {
+            sb.Append(Host);
+        }
+
+        sb.Append(':').Append(Port.ToString(CultureInfo.InvariantCulture)).Append('/');
+        AppendEscaped(sb, VirtualHost);
+        char separator = '?';
+        if (Heartbeat is { } hb)
+        {
+            sb.Append(separator).Append("heartbeat=").Append(hb.ToString(CultureInfo.InvariantCulture));
+            separator = '&';
+        }
+
+        if (FrameMax != 0)
+        {
+            sb.Append(separator).Append("frame_max=").Append(FrameMax.ToString(CultureInfo.InvariantCulture));
+            separator = '&';
+        }
+
+        if (ChannelMax != 0)
+        {
+            sb.Append(separator).Append("channel_max=").Append(ChannelMax.ToString(CultureInfo.InvariantCulture));
+            separator = '&';
+        }
+
+        if (ConnectionTimeout != DefaultConnectionTimeout)
+        {
+            sb.Append(separator).Append("connection_timeout=")
+              .Append(((long)ConnectionTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+            separator = '&';
+        }
+
+        if (AuthMechanisms.Count != 1 || AuthMechanisms[0] != PlainMechanism)
+        {
+            foreach (string mechanism in AuthMechanisms)
+            {
+                sb.Append(separator).Append("auth_mechanism=").Append(mechanism);
+                separator = '&';
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <inheritdoc/>
+    public bool Equals(NodeDefinition? other)
+    {
+        if (other is null)
+        {
+            return false;
+        }
+
+        if (ReferenceEquals(this, other))
+        {
+            return true;
+        }
+
+        if (!string.Equals(Host, other.Host, StringComparison.OrdinalIgnoreCase)
+            || Port != other.Port
+            || !string.Equals(User, other.User, StringComparison.Ordinal)
+            || !string.Equals(Password, other.Password, StringComparison.Ordinal)
+            || !string.Equals(VirtualHost, other.VirtualHost, StringComparison.Ordinal)
+            || Heartbeat != other.Heartbeat
+            || UseTls != other.UseTls
+            || FrameMax != other.FrameMax
+            || ChannelMax != other.ChannelMax
+            || ConnectionTimeout != other.ConnectionTimeout
+            || AuthMechanisms.Count != other.AuthMechanisms.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < AuthMechanisms.Count; i++)
+        {
+            if (!string.Equals(AuthMechanisms[i], other.AuthMechanisms[i], StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as NodeDefinition);
+
+    /// <inheritdoc/>
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(Host, StringComparer.OrdinalIgnoreCase);
+        hash.Add(Port);
+        hash.Add(User, StringComparer.Ordinal);
+        hash.Add(Password, StringComparer.Ordinal);
+        hash.Add(VirtualHost, StringComparer.Ordinal);
+        hash.Add(Heartbeat);
+        hash.Add(UseTls);
+        hash.Add(FrameMax);
+        hash.Add(ChannelMax);
+        hash.Add(ConnectionTimeout);
+        foreach (string mechanism in AuthMechanisms)
+        {
+            hash.Add(mechanism, StringComparer.Ordinal);
+        }
+
+        return hash.ToHashCode();
+    }
+
+    /// <summary>Value equality.</summary>
+    /// <param name="left">One node.</param>
+    /// <param name="right">The other node.</param>
+    /// <returns>Whether both describe the same node with the same settings.</returns>
+    public static bool operator ==(NodeDefinition? left, NodeDefinition? right) =>
+        left is null ? right is null : left.Equals(right);
+
+    /// <summary>Value inequality.</summary>
+    /// <param name="left">One node.</param>
+    /// <param name="right">The other node.</param>
+    /// <returns>Whether the nodes differ in any setting.</returns>
+    public static bool operator !=(NodeDefinition? left, NodeDefinition? right) => !(left == right);
+
+    // ---------------------------------------------------------------- parsing
+
+    private sealed class UriParts
+    {
+        public bool UseTls;
+        public string? User;
+        public string? Password;
+        public string Host = "localhost";
+        public int? Port;
+        public string VirtualHost = DefaultVirtualHost;
+        public ushort? Heartbeat;
+        public uint FrameMax;
+        public ushort ChannelMax;
+        public TimeSpan? ConnectionTimeout;
+        public List<string>? AuthMechanisms;
+    }
+
+    private static UriParts ParseUri(string text)
+    {
+        var parts = new UriParts();
+        int schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
+        string scheme = text.Substring(0, schemeEnd);
+        if (scheme.Equals("amqp", StringComparison.OrdinalIgnoreCase))
+        {
+            parts.UseTls = false;
+        }
+        else if (scheme.Equals("amqps", StringComparison.OrdinalIgnoreCase))
+        {
+            parts.UseTls = true;
+        }
+        else
+        {
+            throw new FormatException($"Bad scheme '{scheme}' in AMQP URI: expected 'amqp' or 'amqps'.");
+        }
+
+        string rest = text.Substring(schemeEnd + 3);
+        if (rest.Contains('#', StringComparison.Ordinal))
+        {
+            throw new FormatException("An AMQP URI cannot have a fragment ('#'); percent-encode '#' as %23.");
+        }
+
+        string? query = null;
+        int queryStart = rest.IndexOf('?', StringComparison.Ordinal);
+        if (queryStart >= 0)
+        {
+            query = rest.Substring(queryStart + 1);
+            rest = rest.Substring(0, queryStart);
+        }
+
+        string authority = rest;
+        int pathStart = rest.IndexOf('/', StringComparison.Ordinal);
+        if (pathStart >= 0)
+        {
+            authority = rest.Substring(0, pathStart);
+            string path = rest.Substring(pathStart + 1);
+            if (path.Contains('/', StringComparison.Ordinal))
+            {
+                throw new FormatException(
+                    $"Bad virtual host '{path}' in AMQP URI: it must be a single path segment; percent-encode '/' as %2F.");
+            }
+
+            parts.VirtualHost = path.Length == 0 ? DefaultVirtualHost : Decode(path, "virtual host");
+        }
+
+        // The password may itself contain an unescaped '@' in sloppy URIs, so split on the last one.
+        int at = authority.LastIndexOf('@');
+        string hostPort = authority;
+        if (at >= 0)
+        {
+            string userInfo = authority.Substring(0, at);
+            hostPort = authority.Substring(at + 1);
+            int colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0)
+            {
+                parts.User = Decode(userInfo.Substring(0, colon), "user");
+                parts.Password = Decode(userInfo.Substring(colon + 1), "password");
+            }
+            else
+            {
+                parts.User = Decode(userInfo, "user");
+            }
+        }
+
+        ParseHostPort(hostPort, parts);
+        if (query is not null)
+        {
+            ParseQuery(query, parts);
+        }
+
+        return parts;
+    }
+
+    private static void ParseHostPort(string hostPort, UriParts parts)
+    {
+        string host;
+        string? port = null;
+        if (hostPort.StartsWith('['))
+        {
+            int close = hostPort.IndexOf(']', StringComparison.Ordinal);
+            if (close < 0)
+            {
+                throw new FormatException($"Bad host '{hostPort}' in AMQP URI: '[' without a closing ']'.");
+            }
+
+            host = Decode(hostPort.Substring(1, close - 1), "host");
+            string after = hostPort.Substring(close + 1);
+            if (after.Length > 0)
+            {
+                if (after[0] != ':')
+                {
+                    throw new FormatException($"Bad host '{hostPort}' in AMQP URI: unexpected '{after}' after the IPv6 address.");
+                }
+
+                port = after.Substring(1);
+            }
+
+            if (host.Length == 0 || !host.Contains(':', StringComparison.Ordinal))
+            {
+                throw new FormatException($"Bad host '{hostPort}' in AMQP URI: '[...]' must hold an IPv6 address.");
+            }
+        }
+        else
+        {
+            int colon = hostPort.IndexOf(':', StringComparison.Ordinal);
+            if (colon >= 0)
+            {
+                host = hostPort.Substring(0, colon);
+                port = hostPort.Substring(colon + 1);
+            }
+            else
+            {
+                host = hostPort;
+            }
+
+            host = Decode(host, "host");
+        }
+
+        if (host.Length > 0)
+        {
+            parts.Host = host;
+        }
+
+        if (!string.IsNullOrEmpty(port))
+        {
+            if (!IsDigits(port)
+                || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+                || value < 1 || value > 65535)
+            {
+                throw new FormatException($"Bad port '{port}' in AMQP URI: expected a number from 1 to 65535.");
+            }
+
+            parts.Port = value;
+        }
+    }
+
+    private static void ParseQuery(string query, UriParts parts)
+    {
+        foreach (string pair in query.Split('&'))
+        {
+            if (pair.Length == 0)
+            {
+                continue;
+            }
+
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            string key = Decode(eq < 0 ? pair : pair.Substring(0, eq), "query key");
+            string value = eq < 0 ? string.Empty : Decode(pair.Substring(eq + 1), "query value");
+            switch (key)
+            {
+                case "heartbeat":
+                    parts.Heartbeat = (ushort)ParseNumber(key, value, ushort.MaxValue, "seconds");
+                    break;
+                case "frame_max":
+                    parts.FrameMax = (uint)ParseNumber(key, value, uint.MaxValue, "bytes");
+                    if (parts.FrameMax is > 0 and < MinFrameMax)
+                    {
+                        throw new FormatException($"Bad frame_max '{value}' in AMQP URI: expected 0 or at least 4096 bytes.");
+                    }
+
+                    break;
+                case "channel_max":
+                    parts.ChannelMax = (ushort)ParseNumber(key, value, ushort.MaxValue, "channels");
+                    break;
+                case "connection_timeout":
+                    ulong ms = ParseNumber(key, value, int.MaxValue, "milliseconds");
+                    if (ms == 0)
+                    {
+                        throw new FormatException("Bad connection_timeout '0' in AMQP URI: expected a positive number of milliseconds.");
+                    }
+
+                    parts.ConnectionTimeout = TimeSpan.FromMilliseconds(ms);
+                    break;
+                case "auth_mechanism":
+                    string mechanism = CheckMechanism(value) ?? throw new FormatException(
+                        $"Bad auth_mechanism '{value}' in AMQP URI: expected PLAIN, AMQPLAIN or EXTERNAL.");
+                    parts.AuthMechanisms ??= new List<string>(2);
+                    parts.AuthMechanisms.Add(mechanism);
+                    break;
+                default:
+                    throw new FormatException(
+                        $"Unknown query parameter '{key}' in AMQP URI: expected heartbeat, frame_max, channel_max, connection_timeout or auth_mechanism.");
+            }
+        }
+    }
+
+    private static ulong ParseNumber(string key, string value, ulong max, string unit)
+    {
+        if (!IsDigits(value)
+            || !ulong.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number)
+            || number > max)
+        {
+            throw new FormatException(
+                $"Bad {key} '{value}' in AMQP URI: expected a whole number of {unit} from 0 to {max.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        return number;
+    }
+
+    private static bool IsDigits(string value)
+    {
+        if (value.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (char c in value)
+        {
+            if (c < '0' || c > '9')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string? CheckMechanism(string? mechanism)
+    {
+        if (mechanism is null)
+        {
+            return null;
+        }
+
+        if (mechanism.Equals("PLAIN", StringComparison.OrdinalIgnoreCase))
+        {
+            return "PLAIN";
+        }
+
+        if (mechanism.Equals("AMQPLAIN", StringComparison.OrdinalIgnoreCase))
+        {
+            return "AMQPLAIN";
+        }
+
+        if (mechanism.Equals("EXTERNAL", StringComparison.OrdinalIgnoreCase))
+        {
+            return "EXTERNAL";
+        }
+
+        return null;
+    }
+
+    private static int CheckPort(int port, string paramName)
+    {
+        if (port < 1 || port > 65535)
+        {
+            throw new ArgumentOutOfRangeException(paramName, port, "Port must be 1 to 65535.");
+        }
+
+        return port;
+    }
+
+    private static string NormalizeHost(string host)
+    {
+        if (host.Length == 0)
+        {
+            throw new ArgumentException("Host must not be empty.", nameof(host));
+        }
+
+        // Accept "[::1]" as well as "::1" for an IPv6 literal.
+        if (host.Length > 2 && host[0] == '[' && host[^1] == ']')
+        {
+            return host.Substring(1, host.Length - 2);
+        }
+
+        return host;
+    }
+
+    /// <summary>Percent-decodes one URI component as UTF-8, refusing malformed escapes.</summary>
+    private static string Decode(string component, string part)
+    {
+        if (!component.Contains('%', StringComparison.Ordinal))
+        {
+            return component;
+        }
+
+        var bytes = new List<byte>(component.Length);
+        Span<byte> one = stackalloc byte[4];
+        for (int i = 0; i < component.Length; i++)
+        {
+            char c = component[i];
+            if (c == '%')
+            {
+                if (i + 2 >= component.Length || !IsHex(component[i + 1]) || !IsHex(component[i + 2]))
+                {
+                    throw new FormatException($"Bad percent-escape in the {part} of an AMQP URI: '%' must be followed by two hex digits.");
+                }
+
+                bytes.Add((byte)((HexValue(component[i + 1]) << 4) | HexValue(component[i + 2])));
+                i += 2;
+            }
+            else
+            {
+                int n = Encoding.UTF8.GetBytes(component.AsSpan(i, char.IsHighSurrogate(c) && i + 1 < component.Length ? 2 : 1), one);
+                if (n > 0 && char.IsHighSurrogate(c) && i + 1 < component.Length)
+                {
+                    i++;
+                }
+
+                for (int k = 0; k < n; k++)
+                {
+                    bytes.Add(one[k]);
+                }
+            }
+        }
+
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.ToArray());
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new FormatException($"Bad percent-escape in the {part} of an AMQP URI: the bytes are not valid UTF-8.", e);
+        }
+    }
+
+    private static bool IsHex(char c) => c is (>= '0' and <= '9') or (>= 'a' and <= 'f') or (>= 'A' and <= 'F');
+
+    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+
+    private static void AppendEscaped(StringBuilder sb, string value) => sb.Append(Uri.EscapeDataString(value));
+
+    /// <summary>Hides a password-looking part of a string that failed to parse, for error messages.</summary>
+    private static string Redact(string text)
+    {
+        int at = text.LastIndexOf('@');
+        int colon = at > 0 ? text.LastIndexOf(':', at - 1) : -1;
+        int slashes = text.IndexOf("//", StringComparison.Ordinal);
+        return colon > slashes && colon >= 0 && at > colon ? string.Concat(text.AsSpan(0, colon + 1), "***", text.AsSpan(at)) : text;
+    }
+}

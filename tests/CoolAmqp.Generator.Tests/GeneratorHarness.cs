@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text;
+using System.Threading;
+using CoolAmqp.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+
+namespace CoolAmqp.Generator.Tests;
+
+/// <summary>Runs the generator in memory and compiles its output.</summary>
+internal static class GeneratorHarness
+{
+    public static readonly CSharpParseOptions ParseOptions =
+        new CSharpParseOptions(LanguageVersion.Latest, DocumentationMode.Diagnose);
+
+    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
+            .Split(Path.PathSeparator)
+            .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToImmutableArray());
+
+    /// <summary>The repository root: the nearest directory above the test assembly that holds CoolAmqp.sln.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>Our spec, linked into the test output by the project file.</summary>
+    public static string OurSpecPath { get; } = Path.Combine(AppContext.BaseDirectory, "Specs", "amqp0-9-1.extended.xml");
+
+    /// <summary>RabbitMQ's published spec, beside the repository (reference only, never copied into it).</summary>
+    public static string ReferenceSpecPath { get; } =
+        Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "spec", "amqp0-9-1.extended.xml"));
+
+    public static string OurSpecText => File.ReadAllText(OurSpecPath);
+
+    public static CSharpCompilation CreateCompilation(IEnumerable<SyntaxTree> trees, string name = "CoolAmqp.GeneratorTestAssembly") =>
+        CSharpCompilation.Create(
+            name,
+            trees,
+            References.Value,
+            new CSharpCompilationOptions(
+                OutputKind.DynamicallyLinkedLibrary,
+                nullableContextOptions: NullableContextOptions.Enable,
+                concurrentBuild: false));
+
+    public static CSharpCompilation CreateCompilation(params string[] sources) =>
+        CreateCompilation(sources.Select(s => CSharpSyntaxTree.ParseText(s, ParseOptions)));
+
+    public static GeneratorDriver CreateDriver(params AdditionalText[] texts) =>
+        CSharpGeneratorDriver.Create(
+            new[] { new AmqpGenerator().AsSourceGenerator() },
+            additionalTexts: texts,
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Runs the generator once over a spec text and an empty compilation.</summary>
+    public static GeneratorDriverRunResult Run(string path, string specText) => Run(new InMemoryAdditionalText(path, specText));
+
+    public static GeneratorDriverRunResult Run(params AdditionalText[] texts)
+    {
+        GeneratorDriver driver = CreateDriver(texts).RunGenerators(CreateCompilation("namespace Empty { internal static class Marker { } }"));
+        return driver.GetRunResult();
+    }
+
+    /// <summary>The hand-written framing sources of the runtime that generated code calls.</summary>
+    public static IEnumerable<SyntaxTree> FramingSources()
+    {
+        string folder = Path.Combine(RepoRoot, "runtime", "Framing");
+        return Directory.GetFiles(folder, "*.cs", SearchOption.TopDirectoryOnly)
+            .OrderBy(p => p, StringComparer.Ordinal)
+            .Select(p => CSharpSyntaxTree.ParseText(File.ReadAllText(p), ParseOptions, p, Encoding.UTF8));
+    }
+
+    /// <summary>Compiles, loads into a collectible context and calls <c>static string Run()</c> of <paramref name="typeName"/>.</summary>
+    public static string Execute(CSharpCompilation compilation, string typeName)
+    {
+        using var stream = new MemoryStream();
+        Microsoft.CodeAnalysis.Emit.EmitResult emit = compilation.Emit(stream);
+        if (!emit.Success)
+        {
+            throw new InvalidOperationException("Emit failed:\n" + string.Join("\n", emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        }
+
+        stream.Position = 0;
+        var context = new AssemblyLoadContext(compilation.AssemblyName, isCollectible: true);
+        try
+        {
+            Assembly assembly = context.LoadFromStream(stream);
+            MethodInfo run = assembly.GetType(typeName, throwOnError: true)!.GetMethod("Run")!;
+            return (string)run.Invoke(null, null)!;
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
+    public static string FormatDiagnostics(IEnumerable<Diagnostic> diagnostics) =>
+        string.Join("\n", diagnostics.Select(d => d.ToString()));
+
+    private static string FindRepoRoot()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "CoolAmqp.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No CoolAmqp.sln above {AppContext.BaseDirectory}.");
+    }
+}
+
+/// <summary>An additional file held in memory.</summary>
+internal sealed class InMemoryAdditionalText : AdditionalText
+{
+    private readonly SourceText _text;
+
+    public InMemoryAdditionalText(string path, string text)
+    {
+        Path = path;
+        _text = SourceText.From(text, Encoding.UTF8);
+    }
+
+    public override string Path { get; }
+
+    public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
+}
