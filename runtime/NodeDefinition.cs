@@ -51,7 +51,10 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
 
     private static readonly string[] DefaultMechanisms = [PlainMechanism];
 
+    private const uint MinFrameMax = 4096; // AMQP 0-9-1 frame-min-size
+
     private readonly int? _port;
+    private readonly uint _frameMax;
     private readonly IReadOnlyList<string> _authMechanisms = DefaultMechanisms;
     private readonly TimeSpan _connectionTimeout = DefaultConnectionTimeout;
 
@@ -87,7 +90,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
             VirtualHost = uri.VirtualHost;
             Heartbeat = uri.Heartbeat;
             UseTls = uri.UseTls;
-            FrameMax = uri.FrameMax;
+            _frameMax = uri.FrameMax;
             ChannelMax = uri.ChannelMax;
             if (uri.ConnectionTimeout is { } timeout)
             {
@@ -163,8 +166,21 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
     public bool UseTls { get; init; }
 
     /// <summary>Largest frame size (bytes, including frame header and end octet) the client asks for;
-    /// 0 (the default) accepts the broker's proposal.</summary>
-    public uint FrameMax { get; init; }
+    /// 0 (the default) accepts the broker's proposal. Otherwise at least 4096, the spec's frame-min-size.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value from 1 to 4095.</exception>
+    public uint FrameMax
+    {
+        get => _frameMax;
+        init
+        {
+            if (value is > 0 and < MinFrameMax)
+            {
+                throw new ArgumentOutOfRangeException(nameof(FrameMax), value, "Frame max must be 0 (broker's choice) or at least 4096.");
+            }
+
+            _frameMax = value;
+        }
+    }
 
     /// <summary>Highest channel number the client asks for; 0 (the default) accepts the broker's proposal.</summary>
     public ushort ChannelMax { get; init; }
@@ -262,7 +278,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
         sb.Append('@');
         if (Host.Contains(':', StringComparison.Ordinal))
         {
-            sb.Append('[').Append(Host).Append(']');
+            sb.Append('[').Append(Host.Replace("%", "%25", StringComparison.Ordinal)).Append(']');
         }
         else
         {
@@ -490,7 +506,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
                 throw new FormatException($"Bad host '{hostPort}' in AMQP URI: '[' without a closing ']'.");
             }
 
-            host = hostPort.Substring(1, close - 1);
+            host = Decode(hostPort.Substring(1, close - 1), "host");
             string after = hostPort.Substring(close + 1);
             if (after.Length > 0)
             {
@@ -560,6 +576,11 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
                     break;
                 case "frame_max":
                     parts.FrameMax = (uint)ParseNumber(key, value, uint.MaxValue, "bytes");
+                    if (parts.FrameMax is > 0 and < MinFrameMax)
+                    {
+                        throw new FormatException($"Bad frame_max '{value}' in AMQP URI: expected 0 or at least 4096 bytes.");
+                    }
+
                     break;
                 case "channel_max":
                     parts.ChannelMax = (ushort)ParseNumber(key, value, ushort.MaxValue, "channels");

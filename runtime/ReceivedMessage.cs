@@ -32,8 +32,8 @@ internal interface IDeliveryAcknowledger
 /// <see cref="Reject"/> wins, the others (and repeats) do nothing. For a no-ack consumer the broker has already
 /// considered the message delivered, so settling sends nothing.</para>
 /// <para>Body modes. By default the message owns its memory and stays valid forever. A consumer may ask for
-/// pooled bodies instead: then <see cref="Body"/>, the raw properties, <see cref="ExchangeBytes"/> and
-/// <see cref="RoutingKeyBytes"/> live in a buffer rented from <see cref="ArrayPool{T}.Shared"/>, which goes back
+/// pooled bodies instead: then <see cref="Body"/> (and, depending on the consumer, the raw properties, exchange
+/// and routing key) live in a buffer rented from <see cref="ArrayPool{T}.Shared"/>, which goes back
 /// to the pool when the message is settled or disposed (whichever is first). After that, reading
 /// <see cref="Body"/>, <see cref="Properties"/>, <see cref="Exchange"/> or <see cref="RoutingKey"/> throws
 /// <see cref="ObjectDisposedException"/> unless it was read before (strings and properties are cached), and any
@@ -112,6 +112,45 @@ public sealed class ReceivedMessage : IDisposable
         _pool = pool ?? ArrayPool<byte>.Shared;
     }
 
+    /// <summary>
+    /// Creates a received message from already decoded fields: for a consumer that interns exchange and
+    /// routing-key strings and parses the content header as it arrives.
+    /// </summary>
+    /// <param name="acknowledger">Settles the delivery on its channel; may be <see langword="null"/> only when
+    /// <paramref name="noAck"/> is set.</param>
+    /// <param name="consumerTag">The consumer's tag ("" for <c>basic.get</c>).</param>
+    /// <param name="deliveryTag">The <c>delivery-tag</c> of <c>basic.deliver</c> / <c>basic.get-ok</c>.</param>
+    /// <param name="redelivered">The <c>redelivered</c> flag.</param>
+    /// <param name="exchange">The exchange name.</param>
+    /// <param name="routingKey">The routing key.</param>
+    /// <param name="properties">The decoded properties.</param>
+    /// <param name="body">The body is <c>body[0..bodyLength]</c>. In pooled mode the array was rented from
+    /// <see cref="ArrayPool{T}.Shared"/> (it may be longer than <paramref name="bodyLength"/>) and this message
+    /// returns it exactly once, on the first settle or dispose.</param>
+    /// <param name="bodyLength">The body length.</param>
+    /// <param name="pooled">Whether <paramref name="body"/> is a rented array that this message now owns.</param>
+    /// <param name="noAck">Whether the consumer is no-ack: settling then sends nothing. Required, because acking a
+    /// no-ack delivery makes the broker close the channel (406 PRECONDITION_FAILED, unknown delivery tag).</param>
+    internal ReceivedMessage(
+        IDeliveryAcknowledger? acknowledger,
+        string consumerTag,
+        ulong deliveryTag,
+        bool redelivered,
+        string exchange,
+        string routingKey,
+        MessageProperties properties,
+        byte[] body,
+        int bodyLength,
+        bool pooled,
+        bool noAck)
+        : this(acknowledger, deliveryTag, redelivered, consumerTag, default, default, default,
+            (body ?? throw new ArgumentNullException(nameof(body))).AsMemory(0, bodyLength), noAck, pooled ? body : null)
+    {
+        _exchangeName = exchange ?? throw new ArgumentNullException(nameof(exchange));
+        _routingKeyName = routingKey ?? throw new ArgumentNullException(nameof(routingKey));
+        _properties = properties ?? throw new ArgumentNullException(nameof(properties));
+    }
+
     /// <summary>The message body. In pooled mode valid only until the message is settled or disposed.</summary>
     /// <exception cref="ObjectDisposedException">Pooled mode, and the buffer has been returned.</exception>
     public ReadOnlyMemory<byte> Body
@@ -131,28 +170,6 @@ public sealed class ReceivedMessage : IDisposable
     /// <summary>The routing key the message was published with. Decoded from UTF-8 on first read, then cached.</summary>
     /// <exception cref="ObjectDisposedException">Pooled mode, first read after the buffer has been returned.</exception>
     public string RoutingKey => _routingKeyName ??= DecodeShortString(_routingKey);
-
-    /// <summary>The UTF-8 bytes of <see cref="Exchange"/>, without decoding. In pooled mode valid only until settled or disposed.</summary>
-    /// <exception cref="ObjectDisposedException">Pooled mode, and the buffer has been returned.</exception>
-    public ReadOnlyMemory<byte> ExchangeBytes
-    {
-        get
-        {
-            ThrowIfReleased();
-            return _exchange;
-        }
-    }
-
-    /// <summary>The UTF-8 bytes of <see cref="RoutingKey"/>, without decoding. In pooled mode valid only until settled or disposed.</summary>
-    /// <exception cref="ObjectDisposedException">Pooled mode, and the buffer has been returned.</exception>
-    public ReadOnlyMemory<byte> RoutingKeyBytes
-    {
-        get
-        {
-            ThrowIfReleased();
-            return _routingKey;
-        }
-    }
 
     /// <summary>The delivery tag: identifies the delivery on its channel.</summary>
     public ulong DeliveryTag { get; }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using CoolAmqp;
+using CsCheck;
 using NUnit.Framework;
 
 namespace CoolAmqp.Tests.Api;
@@ -132,7 +133,8 @@ public sealed class NodeDefinitionTests
         Assert.That(withPort.Host, Is.EqualTo("::1"));
         Assert.That(withPort.Port, Is.EqualTo(5673));
         NodeDefinition noPort = NodeDefinition.Parse("amqp://[fe80::1%25eth0]");
-        Assert.That(noPort.Host, Is.EqualTo("fe80::1%25eth0"));
+        Assert.That(noPort.Host, Is.EqualTo("fe80::1%eth0"), "RFC 6874 zone id");
+        Assert.That(noPort.ToString(), Does.StartWith("amqp://guest@[fe80::1%25eth0]:5672/"));
         Assert.That(noPort.Port, Is.EqualTo(5672));
         Assert.That(new NodeDefinition("[::1]").Host, Is.EqualTo("::1"));
         Assert.That(withPort.ToString(), Does.StartWith("amqp://u@[::1]:5673/"));
@@ -171,6 +173,7 @@ public sealed class NodeDefinitionTests
     [TestCase("amqp://host/?heartbeat=", "heartbeat")]
     [TestCase("amqp://host/?frame_max=-5", "frame_max")]
     [TestCase("amqp://host/?channel_max=65536", "channel_max")]
+    [TestCase("amqp://host/?frame_max=4095", "frame_max")]
     [TestCase("amqp://host/?connection_timeout=0", "connection_timeout")]
     [TestCase("amqp://host/?auth_mechanism=KERBEROS", "auth_mechanism")]
     [TestCase("amqp://host/a/b", "virtual host")]
@@ -204,6 +207,8 @@ public sealed class NodeDefinitionTests
         Assert.Throws<ArgumentException>(() => _ = new NodeDefinition(""));
         Assert.Throws<ArgumentNullException>(() => _ = new NodeDefinition(null!));
         Assert.Throws<ArgumentOutOfRangeException>(() => _ = new NodeDefinition("h") { ConnectionTimeout = TimeSpan.Zero });
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new NodeDefinition("h") { FrameMax = 100 });
+        Assert.That(new NodeDefinition("h") { FrameMax = 4096 }.FrameMax, Is.EqualTo(4096u));
         Assert.Throws<ArgumentException>(() => _ = new NodeDefinition("h") { AuthMechanisms = Array.Empty<string>() });
         var e = Assert.Throws<ArgumentException>(() => _ = new NodeDefinition("h") { AuthMechanisms = new[] { "CRAM-MD5" } });
         Assert.That(e!.Message, Does.Contain("CRAM-MD5"));
@@ -248,5 +253,26 @@ public sealed class NodeDefinitionTests
         var reparsed = new NodeDefinition(text, password: "hunter2");
         Assert.That(reparsed, Is.EqualTo(node));
         Assert.That(new NodeDefinition("h", "u", "topsecret").ToString(), Is.EqualTo("amqp://u@h:5672/%2F"));
+    }
+}
+
+[TestFixture]
+public sealed class NodeDefinitionPropertyTests
+{
+    private static readonly Gen<string> Component =
+        Gen.String[Gen.Char["abZ09-_.~:/@%?#&=+ é€[]"], 0, 12];
+
+    [Test]
+    public void Any_escaped_user_password_and_vhost_round_trip_through_a_uri()
+    {
+        Gen.Select(Component, Component, Component, Gen.Int[1, 65535]).Sample((user, password, vhost, port) =>
+        {
+            string uri = $"amqp://{Uri.EscapeDataString(user)}:{Uri.EscapeDataString(password)}@host:{port}/{Uri.EscapeDataString(vhost)}";
+            var node = NodeDefinition.Parse(uri);
+            string expectedVhost = vhost.Length == 0 ? "/" : vhost;
+            return node.User == user && node.Password == password && node.VirtualHost == expectedVhost && node.Port == port
+                && new NodeDefinition(node.ToString(), password: password).Equals(node)
+                && !node.ToString().Contains(":" + Uri.EscapeDataString(password) + "@", StringComparison.Ordinal);
+        }, iter: 2000);
     }
 }

@@ -193,9 +193,37 @@ public sealed class ReceivedMessageTests
         Assert.That(pool.Returned, Is.EqualTo(new[] { buffer }));
         Assert.Throws<ObjectDisposedException>(() => _ = m.Body);
         Assert.Throws<ObjectDisposedException>(() => _ = m.RoutingKey, "not read before release");
-        Assert.Throws<ObjectDisposedException>(() => _ = m.ExchangeBytes);
         Assert.That(m.Exchange, Is.EqualTo(exchange), "cached before release");
         Assert.That(acker.Acks, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Decoded_fields_constructor()
+    {
+        var pool = ArrayPool<byte>.Shared;
+        byte[] body = pool.Rent(10);
+        body.AsSpan(0, 3).Fill(4);
+        var props = new MessageProperties { AppId = "x" };
+        var acker = new CountingAcknowledger();
+        var m = new ReceivedMessage(acker, "ctag", 11, true, "ex", "rk", props, body, 3, pooled: true, noAck: false);
+        Assert.Multiple(() =>
+        {
+            Assert.That(m.Body.ToArray(), Is.EqualTo(new byte[] { 4, 4, 4 }));
+            Assert.That(m.Exchange, Is.EqualTo("ex"));
+            Assert.That(m.RoutingKey, Is.EqualTo("rk"));
+            Assert.That(m.Properties, Is.SameAs(props));
+            Assert.That(m.ConsumerTag, Is.EqualTo("ctag"));
+            Assert.That(m.DeliveryTag, Is.EqualTo(11UL));
+            Assert.That(m.Redelivered, Is.True);
+        });
+        m.Reject(requeue: false);
+        Assert.That(acker.Calls, Is.EqualTo(new[] { "reject 11 False" }));
+        Assert.Throws<ObjectDisposedException>(() => _ = m.Body);
+        Assert.That(m.RoutingKey, Is.EqualTo("rk"), "decoded strings stay readable after release");
+
+        var copied = new ReceivedMessage(null, "", 1, false, "", "q", MessageProperties.Empty, new byte[] { 1 }, 1, pooled: false, noAck: true);
+        copied.Ack();
+        Assert.That(copied.Body.Length, Is.EqualTo(1));
     }
 
     [Test]

@@ -305,15 +305,16 @@ public class FieldTableTests
         Assert.That(() => FieldTable.Decode(NestedTableBody(20000)), Throws.TypeOf<AmqpFrameFormatException>());
     }
 
-    // {"n": {"n": ... {} }} with `levels` nested tables below the top one.
+    // {"n": {"n": ... {} }} with `levels` nested tables below the top one; each level is key, 'F', length.
     private static byte[] NestedTableBody(int levels)
     {
-        byte[] body = [];
+        byte[] body = new byte[7 * levels];
         for (int i = 0; i < levels; i++)
         {
-            byte[] length = new byte[4];
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(length, (uint)body.Length);
-            body = [1, (byte)'n', (byte)'F', .. length, .. body];
+            body[7 * i] = 1;
+            body[7 * i + 1] = (byte)'n';
+            body[7 * i + 2] = (byte)'F';
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(7 * i + 3), (uint)(7 * (levels - 1 - i)));
         }
 
         return body;
