@@ -1,0 +1,137 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Bench;
+using CoolAmqp.Bench.Drivers;
+
+// The end-to-end runner: CoolAmqp and RabbitMQ.Client against one broker, alternated, checked, reported.
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args, Environment.GetEnvironmentVariable("COOLAMQP_BROKER"));
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+
+var plan = options.Plan();
+var brokerShown = Regex.Replace(options.Broker.ToString(), ":[^:@/]*@", ":***@");
+var machine = MachineInfo.Detect();
+Console.WriteLine($"CoolAmqp.Bench: {plan.Count} cases x {options.Repetitions} runs per client against {brokerShown}");
+Console.WriteLine($"machine: {machine.CpuModel}, {machine.Cores} cores; {machine.Runtime}");
+
+var slots = new List<ClientSlot>();
+foreach (var client in options.Clients)
+{
+    slots.Add(client == BenchOptions.ClientCoolAmqp
+        ? new ClientSlot(client, () => new CoolAmqpDriver())
+        : new ClientSlot(client, () => new RabbitMqClientDriver()));
+}
+
+await using var admin = new BrokerAdmin();
+Runner runner;
+try
+{
+    using var connect = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+    connect.CancelAfter(TimeSpan.FromSeconds(30));
+    await admin.ConnectAsync(options.Broker, connect.Token);
+    Console.WriteLine($"broker: {admin.BrokerVersion}");
+    runner = new Runner(options, admin, slots);
+    await runner.ConnectAllAsync(stop.Token);
+    await runner.RunAsync(plan, stop.Token);
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+    Console.Error.WriteLine("interrupted; deleting the queues of this run");
+    await admin.DeleteAllAsync();
+    return 130;
+}
+catch (Exception e) when (e is not OutOfMemoryException)
+{
+    Console.Error.WriteLine($"the runner failed: {e}");
+    await admin.DeleteAllAsync();
+    return 1;
+}
+finally
+{
+    foreach (var slot in slots)
+    {
+        if (slot.Driver is { } driver) await driver.DisposeAsync();
+    }
+}
+await admin.DeleteAllAsync();
+
+var repoRoot = MachineInfo.FindRepoRoot();
+var (commit, dirty) = repoRoot is null ? ("unknown", false) : MachineInfo.Commit(repoRoot);
+var clientSummaries = new List<ClientSummary>();
+var clientNames = new List<string>();
+foreach (var slot in slots)
+{
+    clientNames.Add(slot.Name);
+    clientSummaries.Add(slot.Unavailable is null ? new ClientSummary(slot.Name, "ok", null) : new ClientSummary(slot.Name, "unavailable", slot.Unavailable));
+}
+var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+var report = new BenchReport(date, commit, dirty, machine, brokerShown, admin.BrokerVersion, options.Quick, options.Repetitions,
+    options.MaxUnconfirmed, options.Prefetch, clientSummaries, BenchReport.Summarise(plan, clientNames, runner.Records), runner.Records);
+var markdown = report.ToMarkdown();
+Console.WriteLine();
+Console.WriteLine(markdown);
+
+if (options.Save)
+{
+    var outDir = options.OutputDirectory ?? (repoRoot is null ? "results" : Path.Combine(repoRoot, "bench", "results"));
+    Directory.CreateDirectory(outDir);
+    var stem = Path.Combine(outDir, $"{date}-{commit}{(options.Quick ? "-quick" : "")}");
+    await File.WriteAllTextAsync(stem + ".json", report.ToJson());
+    await File.WriteAllTextAsync(stem + ".md", markdown);
+    Console.WriteLine($"wrote {stem}.json and {stem}.md");
+}
+if (options.UpdateReadme)
+{
+    if (repoRoot is null)
+    {
+        Console.Error.WriteLine("--update-readme: no CoolAmqp.sln above the working directory; README not updated");
+    }
+    else
+    {
+        var readme = Path.Combine(repoRoot, "bench", "README.md");
+        BenchReport.UpdateReadme(readme, markdown);
+        Console.WriteLine($"updated {readme}");
+    }
+}
+
+var failed = 0;
+foreach (var run in runner.Records)
+{
+    if (!run.Ok && !run.Failure!.StartsWith("unavailable", StringComparison.Ordinal)) failed++;
+}
+if (failed > 0)
+{
+    Console.Error.WriteLine($"{failed} runs failed their checks");
+    return 1;
+}
+if (options.RequireAll && slots.Exists(s => s.Unavailable is not null))
+{
+    Console.Error.WriteLine("a client was unavailable (--require-all)");
+    return 1;
+}
+return 0;

@@ -1,0 +1,20 @@
+namespace CoolAmqp.Bench;
+
+/// <summary>One run of one client on one case, as measured; a failed run carries why and no figures.</summary>
+internal sealed record RunRecord(
+    string Client,
+    string Scenario,
+    int BodySize,
+    int Count,
+    int Repetition,
+    bool Warmup,
+    bool Ok,
+    string? Failure,
+    double Seconds,
+    double MessagesPerSecond,
+    double CpuMicrosPerMessage,
+    double AllocatedBytesPerMessage,
+    int Gen0Collections,
+    int Gen2Collections,
+    double? P50Micros,
+    double? P99Micros);
