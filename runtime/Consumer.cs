@@ -298,6 +298,7 @@ public sealed partial class Consumer : IChannelHandler
 
         _ready.TrySetCanceled();
         _buffer?.Writer.TryComplete();
+        _cluster.Forget(this);
         if (brokerCancel)
         {
             Invoke(_options.OnBrokerCancel, nameof(ConsumerOptions.OnBrokerCancel));
