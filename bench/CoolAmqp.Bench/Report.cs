@@ -127,7 +127,8 @@ internal sealed record BenchReport(
             for (var i = 0; i < row.Clients.Count; i++)
             {
                 var c = row.Clients[i];
-                md.Append(inv, $"{(i > 0 ? " · " : "")}{c.OkRuns}/{c.OkRuns + c.FailedRuns}");
+                var runs = c.OkRuns + c.FailedRuns;
+                md.Append(inv, $"{(i > 0 ? " · " : "")}{(runs == 0 ? "n/a" : $"{c.OkRuns}/{runs}")}");
             }
             md.Append(" |\n");
         }
