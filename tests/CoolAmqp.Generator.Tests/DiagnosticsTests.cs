@@ -232,6 +232,19 @@ public sealed class DiagnosticsTests
     }
 
     [Test]
+    public void A_doctype_naming_an_external_dtd_is_ignored()
+    {
+        string spec = Valid.Replace("<amqp ", "<!DOCTYPE amqp SYSTEM \"/no/such/amqp.dtd\">\n<amqp ");
+
+        GeneratorRunResult result = Run(spec);
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Diagnostics, Is.Empty, GeneratorHarness.FormatDiagnostics(result.Diagnostics));
+            Assert.That(result.GeneratedSources, Is.Not.Empty);
+        });
+    }
+
+    [Test]
     public void An_empty_spec_file_is_CAMQP001_and_does_not_crash()
     {
         AssertSingleError(string.Empty, "CAMQP001", 1);

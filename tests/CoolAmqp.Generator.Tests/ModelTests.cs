@@ -74,6 +74,16 @@ public sealed class ModelTests
         });
     }
 
+    [Test]
+    public void Parsing_honours_cancellation()
+    {
+        using var cancelled = new System.Threading.CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.That(() => SpecParser.Parse(GeneratorHarness.OurSpecPath, SourceText.From(GeneratorHarness.OurSpecText), cancelled.Token),
+            Throws.InstanceOf<System.OperationCanceledException>());
+    }
+
     private static ParseResult Parse(string path, string text) => SpecParser.Parse(path, SourceText.From(text), default);
 
     /// <summary>One line per model item, so a mismatch names exactly what differs.</summary>

@@ -131,6 +131,22 @@ public class GoldenFrameTests
     }
 
     [Test]
+    public void Connection_close_frame_uses_its_own_ids_not_its_class_id_field()
+    {
+        // connection.close has fields named class-id and method-id (the failing method); the frame must still
+        // carry connection (10) . close (50).
+        var method = new ConnectionClose(404, "NOT_FOUND", 60, 40);
+        byte[] expected = Hex.Parse(
+            "01 | 0000 | 00000014" +      // method frame, channel 0, payload 20
+            "000A 0032" +                 // connection (10) . close (50)
+            "0194" +                      // reply-code 404
+            "09 4E4F545F464F554E44" +     // reply-text "NOT_FOUND"
+            "003C 0028" +                 // failing class-id 60, method-id 40 (basic.publish)
+            "CE");
+        Assert.That(Hex.Format(MethodFrame(0, method)), Is.EqualTo(Hex.Format(expected)));
+    }
+
+    [Test]
     public void Content_header_with_zero_priority_and_headers()
     {
         var properties = new BasicProperties

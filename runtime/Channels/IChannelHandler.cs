@@ -1,0 +1,42 @@
+using System;
+
+namespace CoolAmqp.Channels;
+
+/// <summary>
+/// The owner of a channel (a consumer, a publisher, the cluster's RPC channel) hears about asynchronous
+/// events on it through this. Called on the connection's read loop: implementations must be quick and must
+/// not block or throw.
+/// </summary>
+internal interface IChannelHandler
+{
+    /// <summary>A basic.deliver with its content arrived.</summary>
+    void OnDelivery(AmqpChannel channel, ReceivedMessage message)
+    {
+    }
+
+    /// <summary>A basic.return with its content arrived.</summary>
+    void OnReturn(AmqpChannel channel, ReturnedMessage returned)
+    {
+    }
+
+    /// <summary>A publisher confirm (basic.ack from the broker).</summary>
+    void OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    /// <summary>A negative publisher confirm (basic.nack from the broker).</summary>
+    void OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    /// <summary>The broker cancelled a consumer (consumer cancel notification), e.g. its queue was deleted.</summary>
+    void OnBrokerCancel(AmqpChannel channel, string consumerTag)
+    {
+    }
+
+    /// <summary>
+    /// The channel closed: <paramref name="reason"/> is null when we closed it, an <see cref="AmqpException"/>
+    /// when the broker closed it (a channel error), or the connection's failure.
+    /// </summary>
+    void OnClosed(AmqpChannel channel, Exception? reason);
+}

@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Concurrent;
+using System.Threading;
+using System.Threading.Tasks;
+using System.Threading.Tasks.Sources;
+
+namespace CoolAmqp.Channels;
+
+/// <summary>
+/// The completion of one publish with confirms: what <c>PublishAsync</c>'s ValueTask waits on. Pooled, so a
+/// confirmed publish allocates nothing in steady state. Two parties hold it — the tracker until the broker
+/// answers, the awaiter until it read the result — and it goes back to the pool when both let go.
+/// </summary>
+internal sealed class PendingConfirm : IValueTaskSource
+{
+    private const int MaxPooled = 4096;
+    private static readonly ConcurrentQueue<PendingConfirm> Pool = new();
+    private static int _pooled;
+
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private int _completed;
+    private int _holders;
+    private CancellationTokenRegistration _cancellation;
+
+    private PendingConfirm()
+    {
+    }
+
+    /// <summary>Sequence number on the channel (the broker's delivery tag for confirms).</summary>
+    public ulong Sequence { get; set; }
+
+    /// <summary>Exchange published to (matches a basic.return to its publish).</summary>
+    public string Exchange { get; private set; } = string.Empty;
+
+    /// <summary>Routing key published with.</summary>
+    public string RoutingKey { get; private set; } = string.Empty;
+
+    /// <summary>Whether the publish was mandatory (only those can come back).</summary>
+    public bool Mandatory { get; private set; }
+
+    /// <summary>Set when a basic.return arrived for this publish; its ack then fails it.</summary>
+    public ReturnedMessage? Returned { get; set; }
+
+    /// <summary>A cleared instance, held by both parties.</summary>
+    public static PendingConfirm Rent(string exchange, string routingKey, bool mandatory)
+    {
+        if (Pool.TryDequeue(out PendingConfirm? pending))
+        {
+            Interlocked.Decrement(ref _pooled);
+        }
+        else
+        {
+            pending = new PendingConfirm();
+        }
+
+        pending.Exchange = exchange;
+        pending.RoutingKey = routingKey;
+        pending.Mandatory = mandatory;
+        pending.Returned = null;
+        pending._completed = 0;
+        pending._holders = 2;
+        return pending;
+    }
+
+    /// <summary>The task the publisher hands out; cancelling <paramref name="cancellationToken"/> fails it (the
+    /// message may still be confirmed by the broker later, which is then ignored).</summary>
+    public ValueTask AsValueTask(CancellationToken cancellationToken)
+    {
+        short version = _core.Version;
+        if (cancellationToken.CanBeCanceled)
+        {
+            _cancellation = cancellationToken.UnsafeRegister(static (state, token) =>
+                ((PendingConfirm)state!).TryFail(new OperationCanceledException(token)), this);
+        }
+
+        return new ValueTask(this, version);
+    }
+
+    /// <summary>The broker confirmed the message.</summary>
+    public void TrySucceed()
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            _core.SetResult(true);
+        }
+    }
+
+    /// <summary>The publish failed (nack, return, channel or connection closed, cancelled).</summary>
+    public void TryFail(Exception error)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            _core.SetException(error);
+        }
+    }
+
+    /// <summary>Back to the pool without ever having been handed out (the publish was not appended).</summary>
+    public void ReturnUnused()
+    {
+        _holders = 1;
+        Release();
+    }
+
+    /// <summary>The tracker is done with this publish.</summary>
+    public void ReleaseByTracker() => Release();
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        // Disposing waits for a running cancellation callback, so none can touch a recycled instance.
+        _cancellation.Dispose();
+        _cancellation = default;
+        try
+        {
+            _core.GetResult(token);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token,
+        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _holders) != 0)
+        {
+            return;
+        }
+
+        _core.Reset();
+        Returned = null;
+        if (Interlocked.Increment(ref _pooled) <= MaxPooled)
+        {
+            Pool.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _pooled);
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Channels;
+using CoolAmqp.Framing;
+
+namespace CoolAmqp;
+
+/// <summary>Declarations, bindings, deletion, purge, basic.get and transactions. Each is one synchronous AMQP
+/// method on the cluster's RPC channel; a channel error fails only that call (as an <see cref="AmqpException"/>)
+/// and the next call gets a fresh channel.</summary>
+public sealed partial class Cluster
+{
+    /// <summary>Declares a queue (and its binding, if the <see cref="Queue"/> names an exchange). For an anonymous
+    /// queue the broker picks the name, which is then set on <paramref name="queue"/>.</summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="passive">Only check that the queue exists (and read its counts); nothing is created or bound.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The queue's name and its message and consumer counts.</returns>
+    /// <exception cref="AmqpException">E.g. NOT_FOUND for a passive declare of a missing queue, PRECONDITION_FAILED
+    /// for a queue that exists with other settings, RESOURCE_LOCKED for another connection's exclusive queue.</exception>
+    public async Task<QueueDeclareResult> DeclareAsync(Queue queue, bool passive = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        AmqpChannel channel = await session.Rpc.GetChannelAsync(cancellationToken).ConfigureAwait(false);
+        return await DeclareQueueOnAsync(channel, queue, passive, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal static async Task<QueueDeclareResult> DeclareQueueOnAsync(AmqpChannel channel, Queue queue, bool passive,
+        CancellationToken cancellationToken)
+    {
+        // An anonymous queue is declared with an empty name each time; the broker names it anew.
+        string name = queue.IsAnonymous ? string.Empty : queue.Name;
+        RpcResponse ok = await channel.CallAsync(
+            new QueueDeclare(name, passive, queue.Durable, queue.Exclusive, queue.AutoDelete, false, queue.Arguments),
+            QueueDeclareOk.CommandIdValue, 0, cancellationToken).ConfigureAwait(false);
+        string declared = ok.Name ?? name;
+        if (queue.IsAnonymous)
+        {
+            queue.Name = declared;
+        }
+
+        if (!passive && queue.Exchange is { } exchange)
+        {
+            await channel.CallAsync(new QueueBind(declared, exchange.Name, queue.RoutingKey, false, queue.BindArguments),
+                QueueBindOk.CommandIdValue, 0, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new QueueDeclareResult(declared, ok.MessageCount, ok.ConsumerCount);
+    }
+
+    /// <summary>Declares an exchange. Declaring the default exchange does nothing (it always exists).</summary>
+    /// <param name="exchange">The exchange.</param>
+    /// <param name="passive">Only check that it exists.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="AmqpException">E.g. NOT_FOUND (passive, missing), PRECONDITION_FAILED (exists with other
+    /// settings), COMMAND_INVALID (unknown type; closes the connection).</exception>
+    public async Task DeclareAsync(Exchange exchange, bool passive = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        if (exchange.IsDefault)
+        {
+            return;
+        }
+
+        await CallAsync(new ExchangeDeclare(exchange.Name, exchange.Type, passive, exchange.Durable, exchange.AutoDelete,
+            exchange.IsInternal, false, exchange.Arguments), ExchangeDeclareOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Binds <paramref name="queue"/> to <paramref name="exchange"/>.</summary>
+    public Task BindAsync(Queue queue, Exchange exchange, string routingKey = "", FieldTable? arguments = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(exchange);
+        return BindQueueAsync(queue.Name, exchange.Name, routingKey, arguments, cancellationToken);
+    }
+
+    /// <summary>Binds the queue named <paramref name="queue"/> to the exchange named <paramref name="exchange"/>.</summary>
+    public Task BindQueueAsync(string queue, string exchange, string routingKey = "", FieldTable? arguments = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(routingKey);
+        return CallAsync(new QueueBind(queue, exchange, routingKey, false, arguments), QueueBindOk.CommandIdValue,
+            cancellationToken);
+    }
+
+    /// <summary>Removes the binding of <paramref name="queue"/> to <paramref name="exchange"/>.</summary>
+    public Task UnbindAsync(Queue queue, Exchange exchange, string routingKey = "", FieldTable? arguments = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(exchange);
+        ArgumentNullException.ThrowIfNull(routingKey);
+        return CallAsync(new QueueUnbind(queue.Name, exchange.Name, routingKey, arguments), QueueUnbindOk.CommandIdValue,
+            cancellationToken);
+    }
+
+    /// <summary>Binds exchange <paramref name="destination"/> to exchange <paramref name="source"/> (a RabbitMQ
+    /// extension): messages routed by <paramref name="source"/> with a matching key go on to
+    /// <paramref name="destination"/>.</summary>
+    public Task BindAsync(Exchange destination, Exchange source, string routingKey = "", FieldTable? arguments = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(routingKey);
+        return CallAsync(new ExchangeBind(destination.Name, source.Name, routingKey, false, arguments),
+            ExchangeBindOk.CommandIdValue, cancellationToken);
+    }
+
+    /// <summary>Removes an exchange-to-exchange binding.</summary>
+    public Task UnbindAsync(Exchange destination, Exchange source, string routingKey = "", FieldTable? arguments = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(routingKey);
+        return CallAsync(new ExchangeUnbind(destination.Name, source.Name, routingKey, false, arguments),
+            ExchangeUnbindOk.CommandIdValue, cancellationToken);
+    }
+
+    /// <summary>Deletes a queue (CoolAMQP's <c>delete_queue</c>).</summary>
+    /// <returns>The number of messages deleted with it.</returns>
+    public Task<uint> DeleteQueueAsync(Queue queue, bool ifUnused = false, bool ifEmpty = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        return DeleteQueueAsync(queue.Name, ifUnused, ifEmpty, cancellationToken);
+    }
+
+    /// <summary>Deletes the queue named <paramref name="queue"/>.</summary>
+    /// <returns>The number of messages deleted with it.</returns>
+    public async Task<uint> DeleteQueueAsync(string queue, bool ifUnused = false, bool ifEmpty = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        RpcResponse ok = await CallAsync(new QueueDelete(queue, ifUnused, ifEmpty, false), QueueDeleteOk.CommandIdValue,
+            cancellationToken).ConfigureAwait(false);
+        return ok.MessageCount;
+    }
+
+    /// <summary>Deletes an exchange.</summary>
+    public Task DeleteExchangeAsync(Exchange exchange, bool ifUnused = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        return DeleteExchangeAsync(exchange.Name, ifUnused, cancellationToken);
+    }
+
+    /// <summary>Deletes the exchange named <paramref name="exchange"/>.</summary>
+    public Task DeleteExchangeAsync(string exchange, bool ifUnused = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(exchange);
+        return CallAsync(new ExchangeDelete(exchange, ifUnused, false), ExchangeDeleteOk.CommandIdValue, cancellationToken);
+    }
+
+    /// <summary>Removes every ready message from a queue.</summary>
+    /// <returns>The number of messages removed.</returns>
+    public async Task<uint> PurgeAsync(Queue queue, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        RpcResponse ok = await CallAsync(new QueuePurge(queue.Name, false), QueuePurgeOk.CommandIdValue, cancellationToken)
+            .ConfigureAwait(false);
+        return ok.MessageCount;
+    }
+
+    /// <summary>Takes one message from a queue without a consumer (basic.get).</summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="noAck">Whether the message counts as delivered at once; otherwise settle it.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The message, or null when the queue is empty.</returns>
+    public async Task<ReceivedMessage?> GetAsync(Queue queue, bool noAck = true, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        RpcResponse response = await session.Rpc.CallAsync(new BasicGet(queue.Name, noAck), BasicGetOk.CommandIdValue,
+            BasicGetEmpty.CommandIdValue, cancellationToken, getNoAck: noAck).ConfigureAwait(false);
+        return response.Message;
+    }
+
+    /// <summary>Starts a transaction on a channel of its own (tx.select). Publish through it, then commit or roll
+    /// back; disposing it closes the channel (uncommitted publishes are dropped).</summary>
+    public async Task<Transaction> BeginTransactionAsync(CancellationToken cancellationToken = default)
+    {
+        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        return await Transaction.BeginAsync(session.Connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RpcResponse> CallAsync<T>(T method, uint expected, CancellationToken cancellationToken)
+        where T : struct, IAmqpMethod
+    {
+        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        return await session.Rpc.CallAsync(method, expected, 0, cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,43 @@
+using System;
+using System.Collections.Generic;
+using CoolAmqp.Tracing;
+using Microsoft.Extensions.Logging;
+
+namespace CoolAmqp;
+
+/// <summary>Settings of a <see cref="Cluster"/> (CoolAMQP's <c>Cluster</c> keyword arguments). Every member is
+/// optional.</summary>
+public sealed record ClusterOptions
+{
+    /// <summary>A name for the cluster: sent to the broker as the <c>connection_name</c> client property (shown
+    /// in the management UI and <c>rabbitmqctl list_connections</c>) and used in log messages. Default: none.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Called once, on a thread-pool thread, when the connection fails in an unclean way (not on
+    /// <see cref="Cluster.ShutdownAsync"/>). Default: none.</summary>
+    public Action? OnFail { get; init; }
+
+    /// <summary>Called on a thread-pool thread with <see langword="true"/> when the broker blocks publishing
+    /// (connection.blocked, e.g. a memory or disk alarm) and <see langword="false"/> when it unblocks.
+    /// Default: none.</summary>
+    public Action<bool>? OnBlocked { get; init; }
+
+    /// <summary>Extra client properties sent in connection.start-ok, merged over CoolAmqp's own (product,
+    /// version, platform, capabilities, connection_name). Values must be field-table types. Default: none.</summary>
+    public IReadOnlyDictionary<string, object?>? ExtraProperties { get; init; }
+
+    /// <summary>Sees every frame sent and received (see <see cref="LoggingFrameTracer"/> and
+    /// <see cref="HoldingFrameTracer"/>). Default: none (no tracing cost).</summary>
+    public IFrameTracer? FrameTracer { get; init; }
+
+    /// <summary>Where CoolAmqp logs (category names start with <c>CoolAmqp</c>). Default: no logging.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>How long <see cref="Cluster.ShutdownAsync"/> waits for the broker to confirm the close before it
+    /// drops the socket. Default 5 seconds.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a consumer waits before trying again after the broker refused it with
+    /// RESOURCE_LOCKED (an exclusive queue or consumer held by another connection). Default 1 second.</summary>
+    public TimeSpan ResourceLockedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+}

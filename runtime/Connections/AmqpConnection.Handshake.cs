@@ -1,0 +1,280 @@
+using System;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace CoolAmqp.Connections;
+
+/// <summary>The connection handshake (spec section 4.2.3) and connection-class methods from the broker.</summary>
+internal sealed partial class AmqpConnection
+{
+    private static readonly string ClientVersion =
+        typeof(AmqpConnection).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(AmqpConnection).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+
+    private SaslMechanism? _mechanism;
+
+    /// <summary>connection.start: pick a SASL mechanism and answer with our client properties.</summary>
+    internal void OnConnectionStart(ConnectionStart.Reader start)
+    {
+        RequireState(ConnectionState.AwaitingStart, ConnectionStart.Name);
+        if (start.VersionMajor != 0 || start.VersionMinor != 9)
+        {
+            throw new AmqpFrameFormatException(
+                $"The broker speaks AMQP {start.VersionMajor}-{start.VersionMinor}; CoolAmqp speaks 0-9-1.");
+        }
+
+        ServerProperties = start.ServerProperties;
+        string offered = Wire.DecodeString(start.Mechanisms);
+        _mechanism = SaslMechanism.Choose(_node.AuthMechanisms, offered);
+        if (_mechanism is null)
+        {
+            Break(new AuthenticationFailedException(
+                $"The broker offers the SASL mechanisms '{offered}'; none of them is allowed by the node definition " +
+                $"({string.Join(", ", _node.AuthMechanisms)})."));
+            return;
+        }
+
+        TryTransition(ConnectionState.AwaitingTune);
+        byte[] response = _mechanism.InitialResponse(_node.User, _node.Password);
+        _writer.WriteMethod(0, new ConnectionStartOk(BuildClientProperties(), _mechanism.Name, response, "en_US"));
+    }
+
+    /// <summary>connection.secure: the mechanisms we speak have no challenge, so answer with the credentials again.</summary>
+    internal void OnConnectionSecure(ConnectionSecure.Reader secure)
+    {
+        RequireState(ConnectionState.AwaitingTune, ConnectionSecure.Name);
+        byte[] response = _mechanism!.ChallengeResponse(secure.Challenge, _node.User, _node.Password);
+        _writer.WriteMethod(0, new ConnectionSecureOk(response));
+    }
+
+    /// <summary>connection.tune: negotiate limits, answer tune-ok and ask to open the virtual host.</summary>
+    internal void OnConnectionTune(ConnectionTune.Reader tune)
+    {
+        RequireState(ConnectionState.AwaitingTune, ConnectionTune.Name);
+        ushort channelMax = (ushort)Negotiate(_node.ChannelMax, tune.ChannelMax);
+        uint frameMax = Negotiate(_node.FrameMax, tune.FrameMax);
+        if (frameMax != 0 && frameMax < AmqpLimits.PreTuneFrameMax)
+        {
+            frameMax = AmqpLimits.PreTuneFrameMax;
+        }
+
+        // No heartbeat set: take the broker's proposal; 0 turns heartbeats off.
+        ushort heartbeat = _node.Heartbeat switch
+        {
+            null => tune.Heartbeat,
+            0 => 0,
+            { } wanted => (ushort)Negotiate(wanted, tune.Heartbeat),
+        };
+        _channels.ChannelMax = channelMax;
+        FrameMax = frameMax;
+        Heartbeat = heartbeat;
+        _inboundFrameMax = frameMax == 0 ? uint.MaxValue : frameMax;
+
+        TryTransition(ConnectionState.AwaitingOpenOk);
+        _writer.WriteMethod(0, new ConnectionTuneOk(channelMax, frameMax, heartbeat));
+        _writer.FrameMax = frameMax == 0 ? AmqpLimits.DefaultFrameMax : frameMax;
+        _writer.WriteMethod(0, new ConnectionOpen(_node.VirtualHost));
+        if (heartbeat > 0)
+        {
+            _ = Task.Run(() => HeartbeatLoopAsync(heartbeat));
+        }
+    }
+
+    /// <summary>Spec 4.2.3: a zero on one side means "no limit from me", so the other side's value holds; with
+    /// two limits the lower one does.</summary>
+    private static uint Negotiate(uint client, uint server) =>
+        client == 0 || server == 0 ? Math.Max(client, server) : Math.Min(client, server);
+
+    internal void OnConnectionOpenOk()
+    {
+        RequireState(ConnectionState.AwaitingOpenOk, ConnectionOpenOk.Name);
+        TryTransition(ConnectionState.Open);
+        LogOpened(_logger, _node.Host, _node.Port, _node.VirtualHost, FrameMax, ChannelMax, Heartbeat);
+        _opened.TrySetResult();
+    }
+
+    /// <summary>connection.close from the broker: acknowledge, then break with the reason it gave.</summary>
+    internal void OnConnectionClose(ConnectionClose.Reader close)
+    {
+        ConnectionState state = State;
+        ushort code = close.ReplyCode;
+        string text = close.ReplyText;
+        try
+        {
+            _writer.WriteMethod(0, new ConnectionCloseOk());
+        }
+        catch (ConnectionDeadException)
+        {
+            // Already failing.
+        }
+
+        Exception reason = state switch
+        {
+            ConnectionState.AwaitingStart or ConnectionState.AwaitingTune when code == (ushort)ReplyCode.AccessRefused =>
+                AuthenticationRejected(text),
+            ConnectionState.AwaitingOpenOk => new AmqpException(code,
+                $"The broker refused to open virtual host '{_node.VirtualHost}': {text}", close.ClassId, close.MethodId),
+            _ => new AmqpException(code, text, close.ClassId, close.MethodId),
+        };
+
+        // Let close-ok reach the broker before the socket goes (best effort; the broker closes it anyway).
+        _ = FlushThenBreakAsync(reason);
+    }
+
+    private async Task FlushThenBreakAsync(Exception reason)
+    {
+        await _writer.FlushAndStopAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        Break(reason);
+    }
+
+    internal void OnConnectionCloseOk()
+    {
+        if (State != ConnectionState.Closing)
+        {
+            throw new AmqpFrameFormatException("The broker sent connection.close-ok without a connection.close.");
+        }
+
+        _closeOk.TrySetResult();
+    }
+
+    internal void OnConnectionBlocked(string reason)
+    {
+        IsBlocked = true;
+        LogBlocked(_logger, _node.Host, reason);
+        InvokeOnBlocked(true);
+    }
+
+    internal void OnConnectionUnblocked()
+    {
+        IsBlocked = false;
+        LogUnblocked(_logger, _node.Host);
+        InvokeOnBlocked(false);
+    }
+
+    private void InvokeOnBlocked(bool blocked)
+    {
+        if (_options.OnBlocked is not { } onBlocked)
+        {
+            return;
+        }
+
+        // User code runs off the read loop so it cannot stall the connection.
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                onBlocked(blocked);
+            }
+#pragma warning disable CA1031 // User callback: log and carry on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogCallbackFailed(_logger, nameof(ClusterOptions.OnBlocked), ex);
+            }
+        });
+    }
+
+    internal void OnConnectionUpdateSecret()
+    {
+        // CoolAmqp has no token refresh; the broker only needs the acknowledgement.
+        _writer.WriteMethod(0, new ConnectionUpdateSecretOk());
+    }
+
+    private void RequireState(ConnectionState expected, string method)
+    {
+        if (State != expected)
+        {
+            throw new AmqpFrameFormatException($"The broker sent {method} while the connection was {State}.");
+        }
+    }
+
+    private AuthenticationFailedException AuthenticationRejected(string? text) => new(
+        $"The broker {_node.Host}:{_node.Port} refused user '{_node.User}' (mechanism {_mechanism?.Name ?? "?"})" +
+        (text is null ? "." : ": " + text));
+
+    private FieldTable BuildClientProperties()
+    {
+        var capabilities = new FieldTable
+        {
+            { "publisher_confirms", true },
+            { "exchange_exchange_bindings", true },
+            { "basic.nack", true },
+            { "consumer_cancel_notify", true },
+            { "connection.blocked", true },
+            { "authentication_failure_close", true },
+            { "per_consumer_qos", true },
+        };
+        var properties = new FieldTable
+        {
+            { "product", "CoolAmqp" },
+            { "version", ClientVersion },
+            { "platform", RuntimeInformation.FrameworkDescription },
+            { "information", "https://github.com/coolamqp" },
+            { "capabilities", capabilities },
+        };
+        if (_options.Name is { Length: > 0 } name)
+        {
+            properties["connection_name"] = name;
+        }
+
+        if (_options.ExtraProperties is { } extra)
+        {
+            foreach (var pair in extra)
+            {
+                properties[pair.Key] = pair.Value;
+            }
+        }
+
+        return properties;
+    }
+
+    // ---- heartbeats ----
+
+    /// <summary>Sends a heartbeat when nothing was written for half the interval; breaks the connection when
+    /// nothing was read for two intervals (spec section 4.2.7).</summary>
+    private async Task HeartbeatLoopAsync(ushort seconds)
+    {
+        long intervalMs = seconds * 1000L;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(intervalMs / 2.0));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_lifetime.Token).ConfigureAwait(false))
+            {
+                long now = Environment.TickCount64;
+                if (now - Volatile.Read(ref _lastReadTicks) > 2 * intervalMs)
+                {
+                    Break(new ConnectionDeadException(
+                        $"Nothing received from {_node.Host}:{_node.Port} for {2 * seconds} s (heartbeat {seconds} s)."));
+                    return;
+                }
+
+                if (now - _writer.LastWriteTicks >= intervalMs / 2)
+                {
+                    _writer.WriteHeartbeat();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Connected to {Host}:{Port} vhost '{VirtualHost}' (frame-max {FrameMax}, channel-max {ChannelMax}, heartbeat {Heartbeat} s)")]
+    private static partial void LogOpened(ILogger logger, string host, int port, string virtualHost, uint frameMax,
+        ushort channelMax, ushort heartbeat);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {Host} blocked publishing: {Reason}")]
+    private static partial void LogBlocked(ILogger logger, string host, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Broker {Host} unblocked publishing")]
+    private static partial void LogUnblocked(ILogger logger, string host);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The {Callback} callback threw")]
+    internal static partial void LogCallbackFailed(ILogger logger, string callback, Exception exception);
+}

@@ -1,0 +1,510 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Channels;
+using CoolAmqp.Framing;
+using CoolAmqp.Tracing;
+using Microsoft.Extensions.Logging;
+
+namespace CoolAmqp.Connections;
+
+/// <summary>
+/// One AMQP connection to one node: socket, read loop, frame writer, handshake, heartbeats and the channel
+/// table. Every failure leaves through <see cref="Break"/>, which fails everything pending on the connection
+/// and raises <see cref="Terminated"/> so that the owner (the cluster) can recover.
+/// </summary>
+/// <remarks>Protocol reading and writing live in the framing layer; this class only keeps connection state.</remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The lifetime token source has no timer; it is cancelled on termination and needs no disposal.")]
+internal sealed partial class AmqpConnection : IOutboundFrameObserver
+{
+    private readonly object _stateSync = new();
+    private readonly NodeDefinition _node;
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+    private readonly IFrameTracer? _tracer;
+    private readonly FrameWriter _writer;
+    private readonly ChannelTable _channels = new();
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closeOk = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ConnectionState _state = ConnectionState.Created;
+    private Exception? _failure;
+    private Stream? _stream;
+    private uint _inboundFrameMax = AmqpLimits.PreTuneInboundFrameMax;
+    private long _lastReadTicks = Environment.TickCount64;
+    private byte[]? _scratch;
+
+    public AmqpConnection(NodeDefinition node, ClusterOptions options, ILogger logger)
+    {
+        _node = node;
+        _options = options;
+        _logger = logger;
+        _tracer = options.FrameTracer;
+        _writer = new FrameWriter(AmqpLimits.WriteHighWater, OnWriterFault, _tracer is null ? null : this);
+    }
+
+    /// <summary>Raised once when the connection ends: the reason, and whether it was closed on request.</summary>
+    public event Action<AmqpConnection, Exception, bool>? Terminated;
+
+    /// <summary>The node this connection goes to.</summary>
+    public NodeDefinition Node => _node;
+
+    /// <summary>The current state.</summary>
+    public ConnectionState State
+    {
+        get
+        {
+            lock (_stateSync)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>Whether channels can be used.</summary>
+    public bool IsOpen => State == ConnectionState.Open;
+
+    /// <summary>Why the connection ended (null while it has not).</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>The outbound frame path.</summary>
+    public FrameWriter Writer => _writer;
+
+    /// <summary>The broker's server-properties from connection.start (null before it arrived).</summary>
+    public FieldTable? ServerProperties { get; private set; }
+
+    /// <summary>Negotiated channel-max.</summary>
+    public ushort ChannelMax => _channels.ChannelMax;
+
+    /// <summary>Negotiated frame-max (0 when both peers asked for no limit).</summary>
+    public uint FrameMax { get; private set; }
+
+    /// <summary>Negotiated heartbeat interval in seconds (0: none).</summary>
+    public ushort Heartbeat { get; private set; }
+
+    /// <summary>Whether the broker has blocked publishing (connection.blocked).</summary>
+    public bool IsBlocked { get; private set; }
+
+    /// <summary>Completes when the connection is open; fails with the reason it could not open.</summary>
+    public Task Opened => _opened.Task;
+
+    internal ILogger Logger => _logger;
+
+    internal ClusterOptions Options => _options;
+
+    // ---- the state machine ----
+
+    /// <summary>The one place the state changes. Returns false (and changes nothing) when the move is not
+    /// allowed from the current state, which is how races between a close and a failure resolve.</summary>
+    private bool TryTransition(ConnectionState to)
+    {
+        lock (_stateSync)
+        {
+            ConnectionState from = _state;
+            bool allowed = to switch
+            {
+                ConnectionState.Connecting => from == ConnectionState.Created,
+                ConnectionState.AwaitingStart => from == ConnectionState.Connecting,
+                ConnectionState.AwaitingTune => from == ConnectionState.AwaitingStart || from == ConnectionState.AwaitingTune,
+                ConnectionState.AwaitingOpenOk => from == ConnectionState.AwaitingTune,
+                ConnectionState.Open => from == ConnectionState.AwaitingOpenOk,
+                ConnectionState.Closing => from == ConnectionState.Open,
+                ConnectionState.Closed => from == ConnectionState.Closing,
+                ConnectionState.Broken => from is not (ConnectionState.Closed or ConnectionState.Broken),
+                _ => false,
+            };
+            if (allowed)
+            {
+                _state = to;
+                LogStateChanged(_logger, _node.Host, from, to);
+            }
+
+            return allowed;
+        }
+    }
+
+    // ---- connecting ----
+
+    /// <summary>Opens the socket, runs the handshake and completes when connection.open-ok arrives.</summary>
+    /// <exception cref="ConnectionDeadException">The broker cannot be reached or the connection broke.</exception>
+    /// <exception cref="AuthenticationFailedException">The broker refused the credentials.</exception>
+    /// <exception cref="AmqpException">The broker refused the connection (e.g. an unknown virtual host).</exception>
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (!TryTransition(ConnectionState.Connecting))
+        {
+            throw new InvalidOperationException("The connection was already started.");
+        }
+
+        try
+        {
+            _stream = await OpenStreamAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException)
+        {
+            var dead = new ConnectionDeadException(
+                $"Could not connect to {_node.Host}:{_node.Port}: {ex.Message}", ex);
+            Break(dead);
+            throw dead;
+        }
+        catch (OperationCanceledException ex)
+        {
+            var dead = new ConnectionDeadException(
+                $"Connecting to {_node.Host}:{_node.Port} did not finish in time.", ex);
+            Break(dead);
+            throw dead;
+        }
+
+        if (!TryTransition(ConnectionState.AwaitingStart))
+        {
+            throw Failure ?? new ConnectionDeadException("The connection was closed while connecting.");
+        }
+
+        _writer.Start(_stream);
+        _writer.WriteRaw(FrameEncoder.ProtocolHeader);
+        _ = Task.Run(ReadLoopAsync, CancellationToken.None);
+
+        using (cancellationToken.UnsafeRegister(static s =>
+        {
+            var self = (AmqpConnection)s!;
+            self.Break(new ConnectionDeadException(
+                $"The handshake with {self._node.Host}:{self._node.Port} did not finish in time."));
+        }, this))
+        {
+            await _opened.Task.ConfigureAwait(false);
+        }
+    }
+
+    private async Task<Stream> OpenStreamAsync(CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses = IPAddress.TryParse(_node.Host, out IPAddress? literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(_node.Host, cancellationToken).ConfigureAwait(false);
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound);
+        }
+
+        Exception? last = null;
+        foreach (IPAddress address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(address, _node.Port), cancellationToken).ConfigureAwait(false);
+                Stream stream = new NetworkStream(socket, ownsSocket: true);
+                if (_node.UseTls)
+                {
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    await ssl.AuthenticateAsClientAsync(
+                        new SslClientAuthenticationOptions { TargetHost = _node.Host }, cancellationToken).ConfigureAwait(false);
+                    stream = ssl;
+                }
+
+                return stream;
+            }
+            catch (SocketException ex)
+            {
+                socket.Dispose();
+                last = ex;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        throw last!;
+    }
+
+    // ---- reading ----
+
+    private async Task ReadLoopAsync()
+    {
+        PipeReader reader = PipeReader.Create(_stream!, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await reader.ReadAsync(_lifetime.Token).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                Volatile.Write(ref _lastReadTicks, Environment.TickCount64);
+                while (FrameDecoder.TryReadFrame(in buffer, _inboundFrameMax, out FrameHeader header,
+                           out ReadOnlySequence<byte> payload, out SequencePosition next))
+                {
+                    HandleFrame(in header, in payload);
+                    buffer = buffer.Slice(next);
+                }
+
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    Break(ClosedByPeer());
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Break cancelled the lifetime token: the connection is already down.
+        }
+        catch (AmqpFrameFormatException ex)
+        {
+            SendCloseBestEffort(ReplyCode.FrameError, ex.Message);
+            Break(new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex));
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            Break(State is ConnectionState.AwaitingTune
+                ? AuthenticationRejected(null)
+                : new ConnectionDeadException("Reading from the broker failed: " + ex.Message, ex));
+        }
+#pragma warning disable CA1031 // Anything else (a bug, a throwing tracer) must still take the one break path.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Break(new ConnectionDeadException("The connection's read loop failed: " + ex.Message, ex));
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+            FrameDecoder.ReturnScratch(ref _scratch);
+        }
+    }
+
+    private Exception ClosedByPeer() => State is ConnectionState.AwaitingTune
+        // Without authentication_failure_close a broker just drops the socket on bad credentials (spec 4.10.2).
+        ? AuthenticationRejected(null)
+        : new ConnectionDeadException($"The broker {_node.Host}:{_node.Port} closed the connection.");
+
+    private void HandleFrame(in FrameHeader header, in ReadOnlySequence<byte> payload)
+    {
+        if (_tracer is not null)
+        {
+            TraceInbound(in header, in payload);
+        }
+
+        switch (header.Type)
+        {
+            case FrameType.Method:
+            {
+                ReadOnlySpan<byte> method = FrameDecoder.Contiguous(in payload, ref _scratch);
+                var handler = new InboundMethodHandler(this);
+                MethodDispatcher.Dispatch(ref handler, header.Channel, method);
+                break;
+            }
+
+            case FrameType.Header:
+            {
+                ReadOnlySpan<byte> content = FrameDecoder.Contiguous(in payload, ref _scratch);
+                RequireChannel(header.Channel, "content header")?.OnContentHeader(content);
+                break;
+            }
+
+            case FrameType.Body:
+                RequireChannel(header.Channel, "content body")?.OnContentBody(in payload);
+                break;
+
+            case FrameType.Heartbeat:
+                // The read itself refreshed the liveness clock.
+                break;
+
+            default:
+                throw new AmqpFrameFormatException($"Unknown frame type {(byte)header.Type}.");
+        }
+    }
+
+    /// <summary>The channel a frame is for; null (frame dropped) when the channel is gone.</summary>
+    internal AmqpChannel? RequireChannel(ushort id, string what)
+    {
+        if (id == 0)
+        {
+            throw new AmqpFrameFormatException($"The broker sent a {what} frame on channel 0.");
+        }
+
+        AmqpChannel? channel = _channels.Get(id);
+        if (channel is null)
+        {
+            LogFrameForUnknownChannel(_logger, what, id);
+        }
+
+        return channel;
+    }
+
+    // ---- channels ----
+
+    /// <summary>Opens a new channel whose events go to <paramref name="handler"/>.</summary>
+    public async Task<AmqpChannel> OpenChannelAsync(IChannelHandler handler, CancellationToken cancellationToken)
+    {
+        ThrowIfNotOpen();
+        AmqpChannel channel = _channels.Add(id => new AmqpChannel(this, id, handler));
+        try
+        {
+            await channel.OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            channel.Abandon();
+            throw;
+        }
+
+        // A break that ran between Add and here missed this channel: make sure it learns about it.
+        if (Failure is { } failure)
+        {
+            channel.OnConnectionBroken(failure);
+            throw AsChannelFailure(failure);
+        }
+
+        return channel;
+    }
+
+    /// <summary>Frees a channel number after the channel closed.</summary>
+    internal void ReleaseChannel(AmqpChannel channel) => _channels.Remove(channel);
+
+    internal void ThrowIfNotOpen()
+    {
+        ConnectionState state = State;
+        if (state != ConnectionState.Open)
+        {
+            throw Failure is { } failure
+                ? AsChannelFailure(failure)
+                : new ConnectionDeadException($"The connection is not open (it is {state}).");
+        }
+    }
+
+    /// <summary>The exception pending operations fail with after <paramref name="failure"/> ended the connection.</summary>
+    internal static Exception AsChannelFailure(Exception failure) => failure switch
+    {
+        ConnectionDeadException or AmqpException => failure,
+        _ => new ConnectionDeadException("The connection failed: " + failure.Message, failure),
+    };
+
+    // ---- closing and breaking ----
+
+    /// <summary>Closes gracefully: connection.close, wait for close-ok (up to <paramref name="timeout"/>), then
+    /// tear down. Pending operations fail with <see cref="ConnectionDeadException"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout)
+    {
+        if (!TryTransition(ConnectionState.Closing))
+        {
+            // Not open: whatever is half-done is simply torn down.
+            Break(new ConnectionDeadException("The connection was closed by the client."));
+            return;
+        }
+
+        try
+        {
+            _writer.WriteMethod(0, new ConnectionClose((ushort)ReplyCode.Success, "Goodbye", 0, 0));
+            await _closeOk.Task.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or ConnectionDeadException)
+        {
+            LogCloseOkMissing(_logger, _node.Host, ex);
+        }
+
+        Terminate(new ConnectionDeadException("The connection was closed by the client."), graceful: true);
+    }
+
+    /// <summary>
+    /// The one failure path: marks the connection broken, stops both loops, closes the socket, fails the
+    /// handshake, every channel's pending RPC, unconfirmed publish and consumer, then raises
+    /// <see cref="Terminated"/>. Safe to call from any thread, any number of times; only the first counts.
+    /// </summary>
+    public void Break(Exception reason) => Terminate(reason, graceful: false);
+
+    private void Terminate(Exception reason, bool graceful)
+    {
+        lock (_stateSync)
+        {
+            if (_state is ConnectionState.Closed or ConnectionState.Broken)
+            {
+                return;
+            }
+        }
+
+        if (!TryTransition(graceful ? ConnectionState.Closed : ConnectionState.Broken) &&
+            !TryTransition(ConnectionState.Broken))
+        {
+            return;
+        }
+
+        Volatile.Write(ref _failure, reason);
+        if (!graceful)
+        {
+            LogBroken(_logger, _node.Host, reason.Message, reason);
+        }
+
+        Exception channelFailure = AsChannelFailure(reason);
+        _writer.Fail(channelFailure);
+        _lifetime.Cancel();
+        try
+        {
+            _stream?.Dispose();
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+
+        _opened.TrySetException(reason);
+        _closeOk.TrySetResult();
+        foreach (AmqpChannel channel in _channels.RemoveAll())
+        {
+            channel.OnConnectionBroken(channelFailure);
+        }
+
+        try
+        {
+            Terminated?.Invoke(this, reason, graceful);
+        }
+#pragma warning disable CA1031 // An owner's handler must not stop the teardown of the connection.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogHandlerFailed(_logger, ex);
+        }
+    }
+
+    private void OnWriterFault(Exception ex) =>
+        Break(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+
+    private void SendCloseBestEffort(ReplyCode code, string text)
+    {
+        try
+        {
+            _writer.WriteMethod(0, new ConnectionClose((ushort)code, Truncate(text), 0, 0));
+        }
+        catch (ConnectionDeadException)
+        {
+            // Nothing to tell a peer we cannot reach.
+        }
+    }
+
+    internal static string Truncate(string text) => text.Length <= 200 ? text : text.Substring(0, 200);
+
+    // ---- logging ----
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection to {Host}: {From} -> {To}")]
+    private static partial void LogStateChanged(ILogger logger, string host, ConnectionState from, ConnectionState to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection to {Host} broke: {Reason}")]
+    private static partial void LogBroken(ILogger logger, string host, string reason, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a {What} frame for channel {Channel}, which is not open")]
+    private static partial void LogFrameForUnknownChannel(ILogger logger, string what, ushort channel);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No connection.close-ok from {Host}; closing the socket anyway")]
+    private static partial void LogCloseOkMissing(ILogger logger, string host, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A connection-terminated handler threw")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception);
+}

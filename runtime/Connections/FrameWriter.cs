@@ -1,0 +1,439 @@
+using System;
+using System.Diagnostics;
+using System.Buffers;
+using System.IO;
+using System.IO.Pipelines;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Channels;
+using CoolAmqp.Framing;
+
+namespace CoolAmqp.Connections;
+
+/// <summary>
+/// The single outbound path of a connection. Any thread appends whole frames to a pipe under one lock (the
+/// synchronous fast path: no await, no flush); one writer loop moves everything appended since its last turn to
+/// the socket in as few writes as possible. All frames of one publish are appended under one hold of the lock,
+/// so frames of two publishers never interleave.
+/// </summary>
+internal sealed class FrameWriter
+{
+    // Large segments so that a burst of small frames leaves in one socket write (and, later, one TLS record).
+    private const int SegmentSize = 64 * 1024;
+
+    // Publishes bigger than this are appended frame by frame rather than through one huge span.
+    private const int SingleSpanLimit = 256 * 1024;
+
+    private readonly object _sync = new();
+    private readonly Pipe _pipe;
+    private readonly AsyncAutoResetSignal _signal = new();
+    private readonly long _highWater;
+    private readonly long _lowWater;
+    private readonly Action<Exception> _onFault;
+    private readonly IOutboundFrameObserver? _observer;
+    private Stream? _stream;
+    private Task _loop = Task.CompletedTask;
+    private long _buffered;
+    private bool _flushRequested;
+    private bool _stopRequested;
+    private Exception? _fault;
+    private TaskCompletionSource? _drained;
+    private long _lastWriteTicks = Environment.TickCount64;
+
+    /// <param name="highWaterBytes">Bytes appended but not yet sent above which publishers wait.</param>
+    /// <param name="onFault">Called once, from the writer loop, when writing to the socket fails.</param>
+    /// <param name="observer">Sees every appended frame (frame tracing); null when nobody traces.</param>
+    public FrameWriter(long highWaterBytes, Action<Exception> onFault, IOutboundFrameObserver? observer)
+    {
+        _highWater = highWaterBytes;
+        _lowWater = highWaterBytes / 2;
+        _onFault = onFault;
+        _observer = observer;
+        // No pipe backpressure: FlushAsync then always completes synchronously, and backpressure is ours
+        // (WaitForCapacityAsync), so the I/O loop can always append control frames without waiting.
+        _pipe = new Pipe(new PipeOptions(
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: SegmentSize,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false));
+    }
+
+    /// <summary>Negotiated frame-max; body frames are cut to fit it.</summary>
+    public uint FrameMax { get; set; } = AmqpLimits.PreTuneFrameMax;
+
+    /// <summary><see cref="Environment.TickCount64"/> when bytes last left for the socket.</summary>
+    public long LastWriteTicks => Volatile.Read(ref _lastWriteTicks);
+
+    /// <summary>Bytes appended and not yet handed to the socket.</summary>
+    public long BufferedBytes => Volatile.Read(ref _buffered);
+
+    /// <summary>Whether the writer can no longer send (socket failed or connection broken).</summary>
+    public bool IsFaulted => Volatile.Read(ref _fault) is not null;
+
+    /// <summary>Starts the writer loop over <paramref name="stream"/>.</summary>
+    public void Start(Stream stream)
+    {
+        _stream = stream;
+        _loop = Task.Run(RunAsync);
+    }
+
+    // ---- appending (any thread) ----
+
+    /// <summary>Appends raw bytes (the protocol header).</summary>
+    public void WriteRaw(ReadOnlySpan<byte> bytes)
+    {
+        lock (_sync)
+        {
+            ThrowIfFaulted();
+            bytes.CopyTo(_pipe.Writer.GetSpan(bytes.Length));
+            _pipe.Writer.Advance(bytes.Length);
+            CommitLocked(bytes.Length);
+        }
+
+        _signal.Set();
+    }
+
+    /// <summary>Appends one method frame on channel 0 or on a channel that is closing (close, close-ok).</summary>
+    public void WriteMethod<T>(ushort channel, in T method)
+        where T : struct, IAmqpMethod
+    {
+        // Sizing first, outside the lock: a field that does not fit throws before anything is appended.
+        int size = FrameEncoder.MethodFrameSize(in method);
+        lock (_sync)
+        {
+            ThrowIfFaulted();
+            AppendMethodLocked(channel, in method, size);
+        }
+
+        _signal.Set();
+    }
+
+    /// <summary>
+    /// Appends one method frame for <paramref name="channel"/>, checking under the lock that it may still send:
+    /// a channel is sealed under this same lock before its number is freed, so a frame can never land on a
+    /// later channel that reuses the number.
+    /// </summary>
+    /// <exception cref="AmqpException">The broker closed the channel.</exception>
+    /// <exception cref="ConnectionDeadException">The channel or the connection is closed.</exception>
+    public void WriteMethod<T>(AmqpChannel channel, in T method)
+        where T : struct, IAmqpMethod
+    {
+        int size = FrameEncoder.MethodFrameSize(in method);
+        lock (_sync)
+        {
+            ThrowIfFaulted();
+            if (!channel.Writable)
+            {
+                throw channel.ClosedException();
+            }
+
+            AppendMethodLocked(channel.Id, in method, size);
+        }
+
+        _signal.Set();
+    }
+
+    private void AppendMethodLocked<T>(ushort channel, in T method, int size)
+        where T : struct, IAmqpMethod
+    {
+        Span<byte> span = _pipe.Writer.GetSpan(size);
+        int written = FrameEncoder.WriteMethodFrame(span, channel, in method);
+        _observer?.OnFramesWritten(span.Slice(0, written));
+        _pipe.Writer.Advance(written);
+        CommitLocked(written);
+    }
+
+    /// <summary>Marks <paramref name="channel"/> as no longer writable, under the writer lock (see
+    /// <see cref="WriteMethod{T}(AmqpChannel, in T)"/>).</summary>
+    public void Seal(AmqpChannel channel)
+    {
+        lock (_sync)
+        {
+            channel.Writable = false;
+        }
+    }
+
+    /// <summary>Appends a heartbeat frame.</summary>
+    public void WriteHeartbeat()
+    {
+        lock (_sync)
+        {
+            if (_fault is not null)
+            {
+                return;
+            }
+
+            Span<byte> span = _pipe.Writer.GetSpan(FrameEncoder.Overhead);
+            int written = FrameEncoder.WriteHeartbeat(span);
+            _observer?.OnFramesWritten(span.Slice(0, written));
+            _pipe.Writer.Advance(written);
+            CommitLocked(written);
+        }
+
+        _signal.Set();
+    }
+
+    /// <summary>
+    /// Appends a whole publish (basic.publish, content header, body frames) as one unit.
+    /// <paramref name="beforeAppend"/> runs inside the lock right before the frames are appended, so a
+    /// confirm sequence number it assigns matches the order of publishes on the wire.
+    /// </summary>
+    /// <returns>False (nothing appended) when <paramref name="target"/> is no longer writable.</returns>
+    public bool TryWritePublish<THook>(AmqpChannel target, in BasicPublish method, in BasicProperties properties,
+        ReadOnlySpan<byte> body, ref THook beforeAppend)
+        where THook : struct, IPublishHook
+    {
+        uint frameMax = FrameMax;
+        int size = FrameEncoder.PublishSize(in method, in properties, body.Length, frameMax);
+        ushort channel = target.Id;
+        lock (_sync)
+        {
+            ThrowIfFaulted();
+            if (!target.Writable)
+            {
+                return false;
+            }
+
+            beforeAppend.BeforeAppend();
+            PipeWriter writer = _pipe.Writer;
+            if (size <= SingleSpanLimit)
+            {
+                Span<byte> span = writer.GetSpan(size);
+                int written = FrameEncoder.WritePublish(span, channel, in method, in properties, body, frameMax);
+                _observer?.OnFramesWritten(span.Slice(0, written));
+                writer.Advance(written);
+                CommitLocked(written);
+            }
+            else
+            {
+                WriteLargePublishLocked(writer, channel, in method, in properties, body, frameMax);
+            }
+        }
+
+        _signal.Set();
+        return true;
+    }
+
+    private void WriteLargePublishLocked(PipeWriter writer, ushort channel, in BasicPublish method,
+        in BasicProperties properties, ReadOnlySpan<byte> body, uint frameMax)
+    {
+        int headSize = FrameEncoder.MethodFrameSize(in method) + FrameEncoder.ContentHeaderFrameSize(in properties);
+        Span<byte> span = writer.GetSpan(headSize);
+        int written = FrameEncoder.WriteMethodFrame(span, channel, in method);
+        written += FrameEncoder.WriteContentHeaderFrame(span.Slice(written), channel, BasicProperties.ClassIndex,
+            (ulong)body.Length, in properties);
+        _observer?.OnFramesWritten(span.Slice(0, written));
+        writer.Advance(written);
+        CommitLocked(written);
+
+        // Body frames a segment's worth at a time, so no single huge buffer is rented.
+        int perFrame = FrameEncoder.MaxBodyChunk(frameMax);
+        long framesPerChunk = Math.Max(1, SegmentSize / ((long)perFrame + FrameEncoder.Overhead));
+        int chunk = (int)Math.Min(perFrame * framesPerChunk, int.MaxValue);
+        while (!body.IsEmpty)
+        {
+            ReadOnlySpan<byte> part = body.Slice(0, Math.Min(chunk, body.Length));
+            int partSize = FrameEncoder.BodyFramesSize(part.Length, frameMax);
+            span = writer.GetSpan(partSize);
+            written = FrameEncoder.WriteBodyFrames(span, channel, part, frameMax);
+            _observer?.OnFramesWritten(span.Slice(0, written));
+            writer.Advance(written);
+            CommitLocked(written);
+            body = body.Slice(part.Length);
+        }
+    }
+
+    private void CommitLocked(int bytes)
+    {
+        _buffered += bytes;
+        _flushRequested = true;
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (_fault is { } fault)
+        {
+            throw fault as ConnectionDeadException ?? new ConnectionDeadException("The connection is closed.", fault);
+        }
+    }
+
+    // ---- backpressure ----
+
+    /// <summary>Completes when the bytes waiting for the socket fall under the low-water mark (at once if they
+    /// are under the high-water mark now).</summary>
+    public ValueTask WaitForCapacityAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _buffered) <= _highWater)
+        {
+            return default;
+        }
+
+        return new ValueTask(WaitForDrainAsync(cancellationToken));
+    }
+
+    private Task WaitForDrainAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource drained;
+        lock (_sync)
+        {
+            ThrowIfFaulted();
+            if (_buffered <= _highWater)
+            {
+                return Task.CompletedTask;
+            }
+
+            drained = _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return drained.Task.WaitAsync(cancellationToken);
+    }
+
+    // ---- the writer loop ----
+
+    private async Task RunAsync()
+    {
+        Stream stream = _stream!;
+        PipeReader reader = _pipe.Reader;
+        try
+        {
+            while (true)
+            {
+                await _signal.WaitAsync().ConfigureAwait(false);
+                bool stop;
+                lock (_sync)
+                {
+                    if (_fault is not null)
+                    {
+                        return;
+                    }
+
+                    if (_flushRequested)
+                    {
+                        _flushRequested = false;
+                        // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
+                        ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
+                        Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");
+                        if (flush.IsCompleted)
+                        {
+                            _ = flush.Result;
+                        }
+                        else
+                        {
+                            _ = flush.AsTask();
+                        }
+                    }
+
+                    stop = _stopRequested;
+                }
+
+                while (reader.TryRead(out ReadResult result))
+                {
+                    ReadOnlySequence<byte> buffer = result.Buffer;
+                    if (buffer.IsEmpty)
+                    {
+                        reader.AdvanceTo(buffer.End);
+                        break;
+                    }
+
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        await stream.WriteAsync(segment).ConfigureAwait(false);
+                    }
+
+                    long sent = buffer.Length;
+                    reader.AdvanceTo(buffer.End);
+                    OnSent(sent);
+                }
+
+                if (stop)
+                {
+                    await stream.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
+                                       or InvalidOperationException or OperationCanceledException)
+        {
+            Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+            _onFault(ex);
+        }
+    }
+
+    private void OnSent(long bytes)
+    {
+        Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
+        TaskCompletionSource? drained = null;
+        lock (_sync)
+        {
+            _buffered -= bytes;
+            if (_drained is not null && _buffered <= _lowWater)
+            {
+                drained = _drained;
+                _drained = null;
+            }
+        }
+
+        drained?.TrySetResult();
+    }
+
+    /// <summary>Sends everything appended so far, then stops the loop (graceful close).</summary>
+    public async Task FlushAndStopAsync(TimeSpan timeout)
+    {
+        lock (_sync)
+        {
+            if (_fault is not null)
+            {
+                return;
+            }
+
+            _stopRequested = true;
+        }
+
+        _signal.Set();
+        try
+        {
+            await _loop.WaitAsync(timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The socket is closed next anyway; nothing more can be done for the unsent bytes.
+        }
+    }
+
+    /// <summary>Stops accepting frames: later appends throw <paramref name="reason"/>, waiters for capacity fail.</summary>
+    public void Fail(Exception reason)
+    {
+        TaskCompletionSource? drained;
+        lock (_sync)
+        {
+            if (_fault is not null)
+            {
+                return;
+            }
+
+            _fault = reason;
+            drained = _drained;
+            _drained = null;
+        }
+
+        drained?.TrySetException(reason);
+        _signal.Set();
+    }
+}
+
+/// <summary>Sees the bytes of frames as they are appended (for frame tracing).</summary>
+internal interface IOutboundFrameObserver
+{
+    /// <summary>Called under the writer lock with one or more whole frames.</summary>
+    void OnFramesWritten(ReadOnlySpan<byte> frames);
+}
+
+/// <summary>Runs inside the writer lock right before a publish is appended (assigns confirm sequence numbers).</summary>
+internal interface IPublishHook
+{
+    /// <summary>Called once per publish, under the writer lock, before its frames are appended.</summary>
+    void BeforeAppend();
+}

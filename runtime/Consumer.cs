@@ -1,0 +1,528 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+using CoolAmqp.Channels;
+using CoolAmqp.Connections;
+using CoolAmqp.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace CoolAmqp;
+
+/// <summary>
+/// Consumes one queue on a channel of its own (CoolAMQP's <c>Consumer</c>). Created by
+/// <see cref="Cluster.Consume(Queue, ConsumerOptions)"/>; keep it — it is the only way to cancel.
+/// </summary>
+/// <remarks>
+/// Messages are taken off the connection's read loop into a queue of this consumer, and handed to the callback
+/// by a dispatch task of its own, so a slow callback never stalls heartbeats, publishing or other consumers.
+/// With <see cref="ConsumerOptions.NoAck"/> unset, bound the queue with <see cref="ConsumerOptions.PrefetchCount"/>.
+/// </remarks>
+public sealed partial class Consumer : IChannelHandler
+{
+    private readonly object _sync = new();
+    private readonly Cluster _cluster;
+    private readonly ConsumerOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<ReceivedMessage>? _buffer;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ConsumerState _state = ConsumerState.Syncing;
+    private AmqpChannel? _channel;
+    private AmqpConnection? _connection;
+    private Task? _cancelling;
+    private bool _everOnline;
+    private string? _consumerTag;
+
+    internal Consumer(Cluster cluster, Queue queue, ConsumerOptions options, ILogger logger)
+    {
+        if (options.MaxConcurrency < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxConcurrency,
+                "ConsumerOptions.MaxConcurrency must be at least 1.");
+        }
+
+        _cluster = cluster;
+        Queue = queue;
+        _options = options;
+        _logger = logger;
+        bool callback = options.OnMessage is not null || options.OnMessageAsync is not null;
+        if (callback || options.ReadFromConsumer)
+        {
+            _buffer = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions
+            {
+                SingleWriter = true,
+                SingleReader = options.MaxConcurrency == 1,
+                AllowSynchronousContinuations = false,
+            });
+        }
+
+        if (callback)
+        {
+            for (int i = 0; i < options.MaxConcurrency; i++)
+            {
+                _ = Task.Run(DispatchLoopAsync);
+            }
+        }
+    }
+
+    /// <summary>Raised (on a thread-pool thread) when the consumer is cancelled for any reason.</summary>
+    public event EventHandler? Cancelled;
+
+    /// <summary>Raised (on a thread-pool thread) when the broker cancels the consumer (consumer cancel
+    /// notification).</summary>
+    public event EventHandler? BrokerCancelled;
+
+    /// <summary>The queue consumed. For an anonymous queue, its name is the broker's once declared.</summary>
+    public Queue Queue { get; }
+
+    /// <summary>The options the consumer was created with.</summary>
+    public ConsumerOptions Options => _options;
+
+    /// <summary>Whether messages need no settling.</summary>
+    public bool NoAck => _options.NoAck;
+
+    /// <summary>The consumer tag the broker assigned (null before the consumer first went online).</summary>
+    public string? ConsumerTag => Volatile.Read(ref _consumerTag);
+
+    /// <summary>Where the consumer is in its life.</summary>
+    public ConsumerState State
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>Completes when the consumer first goes online; fails with the <see cref="AmqpException"/> or
+    /// <see cref="ConnectionDeadException"/> that kept it from doing so, or is cancelled by
+    /// <see cref="CancelAsync"/>.</summary>
+    public Task Ready => _ready.Task;
+
+    // ---- the state machine ----
+
+    /// <summary>The one place the state changes. Cancelled is terminal.</summary>
+    private bool TryTransition(ConsumerState to)
+    {
+        lock (_sync)
+        {
+            if (_state == ConsumerState.Cancelled)
+            {
+                return false;
+            }
+
+            bool allowed = to switch
+            {
+                ConsumerState.Syncing => _state is ConsumerState.Offline or ConsumerState.Syncing,
+                ConsumerState.Online => _state == ConsumerState.Syncing,
+                ConsumerState.Offline => true,
+                ConsumerState.Cancelled => true,
+                _ => false,
+            };
+            if (allowed && _state != to)
+            {
+                LogStateChanged(_logger, Queue.Name, _state, to);
+                _state = to;
+            }
+
+            return allowed;
+        }
+    }
+
+    // ---- going online ----
+
+    /// <summary>Starts consuming on <paramref name="connection"/> (called by the cluster when it has one).</summary>
+    internal void Attach(AmqpConnection connection)
+    {
+        lock (_sync)
+        {
+            if (_state == ConsumerState.Cancelled)
+            {
+                return;
+            }
+
+            _connection = connection;
+        }
+
+        _ = Task.Run(() => SetUpAsync(connection));
+    }
+
+    private async Task SetUpAsync(AmqpConnection connection)
+    {
+        while (true)
+        {
+            if (!TryTransition(ConsumerState.Syncing))
+            {
+                return;
+            }
+
+            AmqpChannel? channel = null;
+            try
+            {
+                channel = await connection.OpenChannelAsync(this, CancellationToken.None).ConfigureAwait(false);
+                channel.BodyMode = _options.BodyReceiveMode;
+                channel.DeliveriesNoAck = _options.NoAck;
+                lock (_sync)
+                {
+                    if (_state == ConsumerState.Cancelled)
+                    {
+                        _ = channel.CloseAsync();
+                        return;
+                    }
+
+                    _channel = channel;
+                }
+
+                await RegisterAsync(channel).ConfigureAwait(false);
+                bool online;
+                lock (_sync)
+                {
+                    online = ReferenceEquals(_channel, channel) && TryTransition(ConsumerState.Online);
+                    _everOnline |= online;
+                }
+
+                if (online)
+                {
+                    LogOnline(_logger, Queue.Name, ConsumerTag ?? string.Empty, channel.Id);
+                    _ready.TrySetResult();
+                }
+
+                return;
+            }
+            catch (AmqpException ex) when (ex.ReplyCode == (ushort)ReplyCode.ResourceLocked &&
+                                           !(_options.FailOnFirstTimeResourceLocked && !_everOnline))
+            {
+                // Another connection holds the queue (or its exclusive consumer): keep trying, as CoolAMQP does.
+                LogResourceLocked(_logger, Queue.Name, ex.ReplyText);
+                TryTransition(ConsumerState.Offline);
+                await Task.Delay(_cluster.Options.ResourceLockedRetryDelay).ConfigureAwait(false);
+                if (!connection.IsOpen)
+                {
+                    return;
+                }
+            }
+            catch (AmqpException ex)
+            {
+                LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
+                if (channel is not null)
+                {
+                    _ = channel.CloseAsync();
+                }
+
+                _ready.TrySetException(ex);
+                await CancelCoreAsync(brokerCancel: false).ConfigureAwait(false);
+                return;
+            }
+            catch (ConnectionDeadException ex)
+            {
+                // The connection is gone; it is the cluster's to recover, and ours to be told again.
+                TryTransition(_options.CancelOnFailure ? ConsumerState.Cancelled : ConsumerState.Offline);
+                _ready.TrySetException(ex);
+                return;
+            }
+        }
+    }
+
+    /// <summary>basic.qos, queue.declare (and bind), basic.consume.</summary>
+    private async Task RegisterAsync(AmqpChannel channel)
+    {
+        if (_options.PrefetchCount is > 0 || _options.PrefetchSize > 0)
+        {
+            await channel.CallAsync(new BasicQos(_options.PrefetchSize, _options.PrefetchCount ?? 0, false),
+                BasicQosOk.CommandIdValue, 0, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (_options.DeclareQueue)
+        {
+            await Cluster.DeclareQueueOnAsync(channel, Queue, passive: false, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        RpcResponse ok = await channel.CallAsync(
+            new BasicConsume(Queue.Name, string.Empty, false, _options.NoAck, _options.Exclusive, false, _options.Arguments),
+            BasicConsumeOk.CommandIdValue, 0, CancellationToken.None).ConfigureAwait(false);
+        Volatile.Write(ref _consumerTag, ok.Name);
+    }
+
+    // ---- cancelling ----
+
+    /// <summary>Cancels the consumer (basic.cancel, then closes its channel). Idempotent: later calls return the
+    /// same task. Messages already received are still handed to the callback; settling them does nothing once the
+    /// channel is closed (the broker requeues unacknowledged ones).</summary>
+    public Task CancelAsync(CancellationToken cancellationToken = default)
+    {
+        Task cancelling = CancelCoreAsync(brokerCancel: false);
+        return cancellationToken.CanBeCanceled ? cancelling.WaitAsync(cancellationToken) : cancelling;
+    }
+
+    private Task CancelCoreAsync(bool brokerCancel)
+    {
+        lock (_sync)
+        {
+            return _cancelling ??= CancelOnceAsync(brokerCancel);
+        }
+    }
+
+    private async Task CancelOnceAsync(bool brokerCancel)
+    {
+        await Task.Yield();
+        AmqpChannel? channel;
+        lock (_sync)
+        {
+            channel = _channel;
+            _channel = null;
+        }
+
+        TryTransition(ConsumerState.Cancelled);
+        if (channel is not null && channel.IsOpen)
+        {
+            try
+            {
+                if (!brokerCancel && ConsumerTag is { } tag)
+                {
+                    await channel.CallAsync(new BasicCancel(tag, false), BasicCancelOk.CommandIdValue, 0,
+                        CancellationToken.None).ConfigureAwait(false);
+                }
+
+                await channel.CloseAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AmqpException or ConnectionDeadException)
+            {
+                // Cancelling a consumer always succeeds in the end: a dead channel has no consumer either.
+                LogCancelIncomplete(_logger, Queue.Name, ex.Message);
+            }
+        }
+
+        _ready.TrySetCanceled();
+        _buffer?.Writer.TryComplete();
+        if (brokerCancel)
+        {
+            Invoke(_options.OnBrokerCancel, nameof(ConsumerOptions.OnBrokerCancel));
+            RaiseEvent(BrokerCancelled, nameof(BrokerCancelled));
+        }
+
+        Invoke(_options.OnCancel, nameof(ConsumerOptions.OnCancel));
+        RaiseEvent(Cancelled, nameof(Cancelled));
+    }
+
+    // ---- QoS ----
+
+    /// <summary>Sets a new prefetch window for this consumer (basic.qos on its channel).</summary>
+    /// <exception cref="InvalidOperationException">The consumer is not online.</exception>
+    public async Task SetQosAsync(ushort prefetchCount, uint prefetchSize = 0, CancellationToken cancellationToken = default)
+    {
+        AmqpChannel channel;
+        lock (_sync)
+        {
+            channel = _state == ConsumerState.Online && _channel is { } c
+                ? c
+                : throw new InvalidOperationException($"The consumer of '{Queue.Name}' is {_state}; QoS can be set only while it is online.");
+        }
+
+        await channel.CallAsync(new BasicQos(prefetchSize, prefetchCount, false), BasicQosOk.CommandIdValue, 0,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---- messages ----
+
+    /// <summary>The messages of a consumer created with <see cref="ConsumerOptions.ReadFromConsumer"/>, in
+    /// order; ends when the consumer is cancelled.</summary>
+    /// <exception cref="InvalidOperationException">The consumer has a callback, or sends its messages to the
+    /// cluster's events.</exception>
+    public IAsyncEnumerable<ReceivedMessage> ReadAllAsync(CancellationToken cancellationToken = default)
+    {
+        if (_buffer is null || _options.OnMessage is not null || _options.OnMessageAsync is not null)
+        {
+            throw new InvalidOperationException(
+                "Only a consumer created with ConsumerOptions.ReadFromConsumer and no callback can be read from.");
+        }
+
+        return _buffer.Reader.ReadAllAsync(cancellationToken);
+    }
+
+    private async Task DispatchLoopAsync()
+    {
+        ChannelReader<ReceivedMessage> reader = _buffer!.Reader;
+        Action<ReceivedMessage>? onMessage = _options.OnMessage;
+        Func<ReceivedMessage, ValueTask>? onMessageAsync = _options.OnMessageAsync;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out ReceivedMessage? message))
+            {
+                try
+                {
+                    if (onMessageAsync is not null)
+                    {
+                        await onMessageAsync(message).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        onMessage!(message);
+                    }
+                }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+                    ReportCallbackError(message, ex);
+                }
+            }
+        }
+    }
+
+    private void ReportCallbackError(ReceivedMessage message, Exception error)
+    {
+        if (_options.OnCallbackError is not { } onError)
+        {
+            return;
+        }
+
+        try
+        {
+            onError(message, error);
+        }
+#pragma warning disable CA1031 // User code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            AmqpConnection.LogCallbackFailed(_logger, nameof(ConsumerOptions.OnCallbackError), ex);
+        }
+    }
+
+    // ---- channel events (read loop) ----
+
+    void IChannelHandler.OnDelivery(AmqpChannel channel, ReceivedMessage message)
+    {
+        if (_buffer is null)
+        {
+            _cluster.PostEvent(new MessageReceived(message));
+        }
+        else if (!_buffer.Writer.TryWrite(message))
+        {
+            // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
+            message.Dispose();
+        }
+    }
+
+    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
+    {
+        LogBrokerCancel(_logger, Queue.Name, consumerTag);
+        _ = CancelCoreAsync(brokerCancel: true);
+    }
+
+    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
+    {
+        bool wasOnline;
+        AmqpConnection? connection;
+        lock (_sync)
+        {
+            if (!ReferenceEquals(_channel, channel))
+            {
+                return;
+            }
+
+            _channel = null;
+            wasOnline = _state == ConsumerState.Online;
+            connection = _connection;
+        }
+
+        if (!wasOnline)
+        {
+            // Mid set-up: the failing call reports it.
+            return;
+        }
+
+        if (reason is AmqpException error && connection is { IsOpen: true })
+        {
+            // A channel error under a running consumer (e.g. an ack with a stale tag): consume again on a new one.
+            LogChannelLost(_logger, Queue.Name, error.Message);
+            TryTransition(ConsumerState.Offline);
+            Attach(connection);
+        }
+        else
+        {
+            TryTransition(_options.CancelOnFailure ? ConsumerState.Cancelled : ConsumerState.Offline);
+            if (_options.CancelOnFailure)
+            {
+                _ = CancelCoreAsync(brokerCancel: false);
+            }
+        }
+    }
+
+    /// <summary>The cluster is shutting down: end message streams and dispatch.</summary>
+    internal void OnShutdown()
+    {
+        TryTransition(ConsumerState.Cancelled);
+        _ready.TrySetException(new ConnectionDeadException("The cluster was shut down."));
+        _buffer?.Writer.TryComplete();
+    }
+
+    private void Invoke(Action<Consumer>? callback, string name)
+    {
+        if (callback is null)
+        {
+            return;
+        }
+
+        try
+        {
+            callback(this);
+        }
+#pragma warning disable CA1031 // User code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            AmqpConnection.LogCallbackFailed(_logger, name, ex);
+        }
+    }
+
+    private void RaiseEvent(EventHandler? handler, string name)
+    {
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler(this, EventArgs.Empty);
+        }
+#pragma warning disable CA1031 // User code.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            AmqpConnection.LogCallbackFailed(_logger, name, ex);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Consumer('{Queue.Name}', {State}{(NoAck ? ", no-ack" : string.Empty)})";
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer of '{Queue}': {From} -> {To}")]
+    private static partial void LogStateChanged(ILogger logger, string queue, ConsumerState from, ConsumerState to);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer of '{Queue}' is online as '{ConsumerTag}' on channel {Channel}")]
+    private static partial void LogOnline(ILogger logger, string queue, string consumerTag, ushort channel);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer of '{Queue}' met RESOURCE_LOCKED ({ReplyText}); retrying")]
+    private static partial void LogResourceLocked(ILogger logger, string queue, string replyText);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer of '{Queue}' could not start: {Reason}")]
+    private static partial void LogSetUpFailed(ILogger logger, string queue, string reason, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer of '{Queue}' cancelled with an incomplete handshake: {Reason}")]
+    private static partial void LogCancelIncomplete(ILogger logger, string queue, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The message callback of the consumer of '{Queue}' threw for delivery {DeliveryTag}")]
+    private static partial void LogCallbackFailed(ILogger logger, string queue, ulong deliveryTag, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The broker cancelled the consumer '{ConsumerTag}' of '{Queue}'")]
+    private static partial void LogBrokerCancel(ILogger logger, string queue, string consumerTag);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The channel of the consumer of '{Queue}' was closed by the broker ({Reason}); consuming again")]
+    private static partial void LogChannelLost(ILogger logger, string queue, string reason);
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Threading.Tasks;
+using CoolAmqp.Framing;
+
+namespace CoolAmqp;
+
+/// <summary>
+/// How a <see cref="Consumer"/> behaves (CoolAMQP's <c>Consumer</c> parameters). Read the defaults: like
+/// CoolAMQP, a consumer is no-ack unless told otherwise.
+/// </summary>
+/// <remarks>
+/// Where messages go: to <see cref="OnMessage"/> or <see cref="OnMessageAsync"/> if one is set (run off the I/O
+/// loop, in order, <see cref="MaxConcurrency"/> at a time); otherwise to <see cref="Consumer.ReadAllAsync"/> if
+/// <see cref="ReadFromConsumer"/> is set; otherwise to the cluster's events as <see cref="MessageReceived"/>
+/// (<see cref="Cluster.DrainAsync"/>).
+/// </remarks>
+public sealed record ConsumerOptions
+{
+    /// <summary>Called for each message. Exceptions are logged and passed to <see cref="OnCallbackError"/>;
+    /// they never stop the consumer or the connection. Default: none.</summary>
+    public Action<ReceivedMessage>? OnMessage { get; init; }
+
+    /// <summary>Called and awaited for each message (instead of <see cref="OnMessage"/>). Default: none.</summary>
+    public Func<ReceivedMessage, ValueTask>? OnMessageAsync { get; init; }
+
+    /// <summary>Whether the broker considers messages delivered as soon as it sends them (no ack needed).
+    /// Default <see langword="true"/>, as in CoolAMQP.</summary>
+    public bool NoAck { get; init; } = true;
+
+    /// <summary>basic.qos prefetch-count: at most this many unacknowledged messages in flight to this consumer;
+    /// null or 0 for no limit. Default: none. Has no effect with <see cref="NoAck"/>.</summary>
+    public ushort? PrefetchCount { get; init; }
+
+    /// <summary>basic.qos prefetch-size in octets; 0 for no limit (RabbitMQ supports only 0). Default 0.</summary>
+    public uint PrefetchSize { get; init; }
+
+    /// <summary>Cancel the consumer for good when the connection goes down, rather than waiting to be
+    /// re-established. Default <see langword="false"/>.</summary>
+    public bool CancelOnFailure { get; init; }
+
+    /// <summary>When the first attempt to consume meets RESOURCE_LOCKED (405: an exclusive queue or consumer held
+    /// by another connection), fail the ready task with that <see cref="AmqpException"/> and cancel, instead of
+    /// retrying until it succeeds. Default <see langword="false"/>.</summary>
+    public bool FailOnFirstTimeResourceLocked { get; init; }
+
+    /// <summary>How bodies are received. Default <see cref="CoolAmqp.BodyReceiveMode.Copied"/>.</summary>
+    public BodyReceiveMode BodyReceiveMode { get; init; } = BodyReceiveMode.Copied;
+
+    /// <summary>How many messages the callback may process at once. 1 (the default) keeps the order of delivery;
+    /// more runs that many callbacks in parallel, without order.</summary>
+    public int MaxConcurrency { get; init; } = 1;
+
+    /// <summary>Declare the queue (queue.declare with the <see cref="Queue"/>'s settings, and its binding if it
+    /// has one) before consuming, as CoolAMQP does. Default <see langword="true"/>.</summary>
+    public bool DeclareQueue { get; init; } = true;
+
+    /// <summary>Ask to be the queue's only consumer (basic.consume exclusive). Default <see langword="false"/>.</summary>
+    public bool Exclusive { get; init; }
+
+    /// <summary>basic.consume arguments (e.g. <c>x-priority</c>). Default: none.</summary>
+    public FieldTable? Arguments { get; init; }
+
+    /// <summary>Without a callback, keep messages for <see cref="Consumer.ReadAllAsync"/> instead of sending them
+    /// to the cluster's events. Default <see langword="false"/>.</summary>
+    public bool ReadFromConsumer { get; init; }
+
+    /// <summary>Called (on a thread-pool thread) when the consumer is cancelled for any reason. Default: none.</summary>
+    public Action<Consumer>? OnCancel { get; init; }
+
+    /// <summary>Called (on a thread-pool thread) when the broker cancels the consumer (consumer cancel
+    /// notification, e.g. its queue was deleted). <see cref="OnCancel"/> runs too. Default: none.</summary>
+    public Action<Consumer>? OnBrokerCancel { get; init; }
+
+    /// <summary>Called when <see cref="OnMessage"/> or <see cref="OnMessageAsync"/> throws, with the message and
+    /// the exception (which is also logged). Default: none.</summary>
+    public Action<ReceivedMessage, Exception>? OnCallbackError { get; init; }
+}

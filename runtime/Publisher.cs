@@ -1,0 +1,251 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Channels;
+using CoolAmqp.Connections;
+using CoolAmqp.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace CoolAmqp;
+
+/// <summary>
+/// Publishes on one channel of a connection that it opens on first use and reopens after a channel error. In
+/// confirm mode the channel is put in confirm mode (confirm.select) and every publish completes when the
+/// broker confirms it; otherwise a publish completes once its frames are queued for the socket.
+/// </summary>
+internal sealed partial class Publisher : IChannelHandler
+{
+    // A publish that finds its channel just closed is retried on a fresh one; it was not sent, so that is safe.
+    private const int MaxAttempts = 3;
+
+    private readonly object _sync = new();
+    private readonly AmqpConnection _connection;
+    private readonly bool _confirms;
+    private readonly ILogger _logger;
+    private AmqpChannel? _channel;
+    private ConfirmTracker? _tracker;
+    private Task<AmqpChannel>? _opening;
+
+    public Publisher(AmqpConnection connection, bool confirms, ILogger logger)
+    {
+        _connection = connection;
+        _confirms = confirms;
+        _logger = logger;
+    }
+
+    /// <summary>Publishes one message; see <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
+    public ValueTask PublishAsync(Message message, string exchange, string routingKey, bool mandatory,
+        CancellationToken cancellationToken)
+    {
+        AmqpChannel? channel = Volatile.Read(ref _channel);
+        if (channel is not null && channel.IsFlowActive &&
+            _connection.Writer.BufferedBytes <= AmqpLimits.WriteHighWater &&
+            !cancellationToken.IsCancellationRequested &&
+            TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
+        {
+            return completion;
+        }
+
+        return PublishSlowAsync(message, exchange, routingKey, mandatory, cancellationToken);
+    }
+
+    private async ValueTask PublishSlowAsync(Message message, string exchange, string routingKey, bool mandatory,
+        CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            AmqpChannel channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
+            await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
+            await _connection.Writer.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
+            if (TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
+            {
+                await completion.ConfigureAwait(false);
+                return;
+            }
+
+            if (attempt == MaxAttempts)
+            {
+                throw channel.ClosedException();
+            }
+        }
+    }
+
+    /// <summary>Appends the publish if <paramref name="channel"/> is still writable (nothing is sent otherwise).</summary>
+    private bool TryAppend(AmqpChannel channel, Message message, string exchange, string routingKey, bool mandatory,
+        CancellationToken cancellationToken, out ValueTask completion)
+    {
+        var method = new BasicPublish(exchange, routingKey, mandatory, false);
+        BasicProperties properties = message.Properties.ToWire();
+        if (!_confirms)
+        {
+            var none = default(NoHook);
+            bool appended = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref none);
+            completion = default;
+            return appended;
+        }
+
+        ConfirmTracker? tracker = Volatile.Read(ref _tracker);
+        if (tracker is null || !ReferenceEquals(Volatile.Read(ref _channel), channel))
+        {
+            completion = default;
+            return false;
+        }
+
+        PendingConfirm pending = PendingConfirm.Rent(exchange, routingKey, mandatory);
+        var hook = new TrackHook(tracker, pending);
+        bool added;
+        try
+        {
+            added = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref hook);
+        }
+        catch (InvalidOperationException)
+        {
+            // The tracker was failed between our check and the append: the channel is closing.
+            added = false;
+        }
+
+        if (!added)
+        {
+            pending.ReturnUnused();
+            completion = default;
+            return false;
+        }
+
+        completion = pending.AsValueTask(cancellationToken);
+        return true;
+    }
+
+    private Task<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken)
+    {
+        Task<AmqpChannel> opening;
+        lock (_sync)
+        {
+            if (_channel is { IsOpen: true } open)
+            {
+                return Task.FromResult(open);
+            }
+
+            opening = _opening ??= OpenAsync();
+        }
+
+        return opening.WaitAsync(cancellationToken);
+    }
+
+    private async Task<AmqpChannel> OpenAsync()
+    {
+        try
+        {
+            // Not cancellable by one caller: others may be waiting for the same channel.
+            AmqpChannel channel = await _connection.OpenChannelAsync(this, CancellationToken.None).ConfigureAwait(false);
+            if (_confirms)
+            {
+                await channel.CallAsync(new ConfirmSelect(false), ConfirmSelectOk.CommandIdValue, 0, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+
+            lock (_sync)
+            {
+                _tracker = _confirms ? new ConfirmTracker() : null;
+                Volatile.Write(ref _channel, channel);
+                _opening = null;
+            }
+
+            return channel;
+        }
+        catch
+        {
+            lock (_sync)
+            {
+                _opening = null;
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Closes the channel (graceful shutdown); unconfirmed publishes fail.</summary>
+    public async Task CloseAsync()
+    {
+        AmqpChannel? channel = Volatile.Read(ref _channel);
+        if (channel is not null)
+        {
+            await channel.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    // ---- channel events (read loop) ----
+
+    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple) =>
+        TrackerOf(channel)?.Ack(deliveryTag, multiple);
+
+    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple) =>
+        TrackerOf(channel)?.Nack(deliveryTag, multiple);
+
+    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
+    {
+        if (TrackerOf(channel)?.MarkReturned(returned) != true)
+        {
+            LogUnmatchedReturn(_logger, returned.Exchange, returned.RoutingKey, returned.ReplyCode, returned.ReplyText);
+        }
+    }
+
+    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
+    {
+        ConfirmTracker? tracker = null;
+        lock (_sync)
+        {
+            if (ReferenceEquals(_channel, channel))
+            {
+                _channel = null;
+                tracker = _tracker;
+                _tracker = null;
+            }
+        }
+
+        Exception failure = reason ?? new ConnectionDeadException("The publisher channel was closed.");
+        tracker?.FailAll(failure);
+        if (reason is AmqpException error && !_confirms)
+        {
+            // Without confirms nobody is waiting; the log is the only place this can go.
+            LogChannelError(_logger, error.ReplyCode, error.ReplyText);
+        }
+    }
+
+    private ConfirmTracker? TrackerOf(AmqpChannel channel)
+    {
+        lock (_sync)
+        {
+            return ReferenceEquals(_channel, channel) ? _tracker : null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "basic.return for exchange '{Exchange}' routing key '{RoutingKey}' ({ReplyCode} {ReplyText}) matches no pending mandatory publish")]
+    private static partial void LogUnmatchedReturn(ILogger logger, string exchange, string routingKey, ushort replyCode, string replyText);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "The broker closed the publishing channel: {ReplyCode} {ReplyText}; publishes sent after the failing one were discarded by the broker")]
+    private static partial void LogChannelError(ILogger logger, ushort replyCode, string replyText);
+
+    private struct NoHook : IPublishHook
+    {
+        public readonly void BeforeAppend()
+        {
+        }
+    }
+
+    private readonly struct TrackHook : IPublishHook
+    {
+        private readonly ConfirmTracker _tracker;
+        private readonly PendingConfirm _pending;
+
+        public TrackHook(ConfirmTracker tracker, PendingConfirm pending)
+        {
+            _tracker = tracker;
+            _pending = pending;
+        }
+
+        public void BeforeAppend() => _tracker.Add(_pending);
+    }
+}
