@@ -7,6 +7,7 @@
 #   tools/broker.sh env [NAME]            print the environment lines (COOLAMQP_BROKER=..., COOLAMQP_NODE=...)
 #
 # If COOLAMQP_BROKER is already set, that broker is used and nothing is started.
+# COOLAMQP_NODE_NAME and COOLAMQP_PORT change the default node name and port (to run beside another node).
 # Each node runs as the rabbitmq user from a temp dir owned by it (the server refuses to run as root
 # and fails with eacces on a dir it does not own). State lives under $COOLAMQP_BROKER_STATE.
 set -euo pipefail
@@ -101,7 +102,7 @@ case "$cmd" in
       exit 0
     fi
     ensure_installed
-    start_node "${2:-coolamqp}" "${3:-5672}"
+    start_node "${2:-${COOLAMQP_NODE_NAME:-coolamqp}}" "${3:-${COOLAMQP_PORT:-5672}}"
     ;;
   cluster)
     n=${2:?usage: broker.sh cluster N}
@@ -124,7 +125,7 @@ case "$cmd" in
     fi
     ;;
   env)
-    name=${2:-coolamqp}
+    name=${2:-${COOLAMQP_NODE_NAME:-coolamqp}}
     if [ -n "${COOLAMQP_BROKER:-}" ]; then
       echo "COOLAMQP_BROKER=$COOLAMQP_BROKER"
     else

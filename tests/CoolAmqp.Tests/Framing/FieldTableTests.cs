@@ -27,35 +27,35 @@ public class FieldTableTests
     // Each CLR value, the wire bytes of its type code and payload, and the value it decodes back to.
     private static IEnumerable<TestCaseData> TypedValues()
     {
-        yield return new TestCaseData(true, "74 01", true).SetName("t bool true");
-        yield return new TestCaseData(false, "74 00", false).SetName("t bool false");
-        yield return new TestCaseData((sbyte)-2, "62 FE", (sbyte)-2).SetName("b sbyte");
-        yield return new TestCaseData((byte)200, "42 C8", (byte)200).SetName("B byte");
-        yield return new TestCaseData((short)-2, "73 FFFE", (short)-2).SetName("s short");
-        yield return new TestCaseData((ushort)65535, "75 FFFF", (ushort)65535).SetName("u ushort");
-        yield return new TestCaseData(1000, "49 000003E8", 1000).SetName("I int");
-        yield return new TestCaseData(int.MinValue, "49 80000000", int.MinValue).SetName("I int min");
-        yield return new TestCaseData(4000000000u, "69 EE6B2800", 4000000000u).SetName("i uint");
-        yield return new TestCaseData(-1L, "6C FFFFFFFFFFFFFFFF", -1L).SetName("l long");
-        yield return new TestCaseData(1.5f, "66 3FC00000", 1.5f).SetName("f float");
-        yield return new TestCaseData(-2.25d, "64 C002000000000000", -2.25d).SetName("d double");
-        yield return new TestCaseData(new AmqpDecimal(2, -1234), "44 02 FFFFFB2E", new AmqpDecimal(2, -1234)).SetName("D AmqpDecimal");
-        yield return new TestCaseData(12.50m, "44 02 000004E2", new AmqpDecimal(2, 1250)).SetName("D decimal");
-        yield return new TestCaseData("héllo", "53 00000006 68C3A96C6C6F", "héllo").SetName("S string utf8");
-        yield return new TestCaseData("", "53 00000000", "").SetName("S empty string");
-        yield return new TestCaseData(new byte[] { 1, 2, 3 }, "78 00000003 010203", new byte[] { 1, 2, 3 }).SetName("x byte[]");
-        yield return new TestCaseData(new ReadOnlyMemory<byte>([9, 8]), "78 00000002 0908", new byte[] { 9, 8 }).SetName("x ReadOnlyMemory");
-        yield return new TestCaseData(new AmqpTimestamp(1700000000), "54 000000006553F100", new AmqpTimestamp(1700000000)).SetName("T timestamp");
+        yield return new TestCaseData(true, "74 01", true).SetArgDisplayNames("t bool true");
+        yield return new TestCaseData(false, "74 00", false).SetArgDisplayNames("t bool false");
+        yield return new TestCaseData((sbyte)-2, "62 FE", (sbyte)-2).SetArgDisplayNames("b sbyte");
+        yield return new TestCaseData((byte)200, "42 C8", (byte)200).SetArgDisplayNames("B byte");
+        yield return new TestCaseData((short)-2, "73 FFFE", (short)-2).SetArgDisplayNames("s short");
+        yield return new TestCaseData((ushort)65535, "75 FFFF", (ushort)65535).SetArgDisplayNames("u ushort");
+        yield return new TestCaseData(1000, "49 000003E8", 1000).SetArgDisplayNames("I int");
+        yield return new TestCaseData(int.MinValue, "49 80000000", int.MinValue).SetArgDisplayNames("I int min");
+        yield return new TestCaseData(4000000000u, "69 EE6B2800", 4000000000u).SetArgDisplayNames("i uint");
+        yield return new TestCaseData(-1L, "6C FFFFFFFFFFFFFFFF", -1L).SetArgDisplayNames("l long");
+        yield return new TestCaseData(1.5f, "66 3FC00000", 1.5f).SetArgDisplayNames("f float");
+        yield return new TestCaseData(-2.25d, "64 C002000000000000", -2.25d).SetArgDisplayNames("d double");
+        yield return new TestCaseData(new AmqpDecimal(2, -1234), "44 02 FFFFFB2E", new AmqpDecimal(2, -1234)).SetArgDisplayNames("D AmqpDecimal");
+        yield return new TestCaseData(12.50m, "44 02 000004E2", new AmqpDecimal(2, 1250)).SetArgDisplayNames("D decimal");
+        yield return new TestCaseData("héllo", "53 00000006 68C3A96C6C6F", "héllo").SetArgDisplayNames("S string utf8");
+        yield return new TestCaseData("", "53 00000000", "").SetArgDisplayNames("S empty string");
+        yield return new TestCaseData(new byte[] { 1, 2, 3 }, "78 00000003 010203", new byte[] { 1, 2, 3 }).SetArgDisplayNames("x byte[]");
+        yield return new TestCaseData(new ReadOnlyMemory<byte>([9, 8]), "78 00000002 0908", new byte[] { 9, 8 }).SetArgDisplayNames("x ReadOnlyMemory");
+        yield return new TestCaseData(new AmqpTimestamp(1700000000), "54 000000006553F100", new AmqpTimestamp(1700000000)).SetArgDisplayNames("T timestamp");
         yield return new TestCaseData(DateTimeOffset.FromUnixTimeSeconds(1700000000).AddMilliseconds(999), "54 000000006553F100",
-            new AmqpTimestamp(1700000000)).SetName("T DateTimeOffset truncated to seconds");
-        yield return new TestCaseData(null, "56", null).SetName("V null");
+            new AmqpTimestamp(1700000000)).SetArgDisplayNames("T DateTimeOffset truncated to seconds");
+        yield return new TestCaseData(null, "56", null).SetArgDisplayNames("V null");
         yield return new TestCaseData(new object?[] { 1, "a", null }, "41 0000000C 49 00000001 53 00000001 61 56",
-            new object?[] { 1, "a", null }).SetName("A array");
-        yield return new TestCaseData(new List<object?>(), "41 00000000", Array.Empty<object?>()).SetName("A empty list");
+            new object?[] { 1, "a", null }).SetArgDisplayNames("A array");
+        yield return new TestCaseData(new List<object?>(), "41 00000000", Array.Empty<object?>()).SetArgDisplayNames("A empty list");
         yield return new TestCaseData(new FieldTable { ["k"] = (byte)1 }, "46 00000004 016B 42 01",
-            new FieldTable { ["k"] = (byte)1 }).SetName("F table");
+            new FieldTable { ["k"] = (byte)1 }).SetArgDisplayNames("F table");
         yield return new TestCaseData(new Dictionary<string, object?> { ["k"] = (byte)1 }, "46 00000004 016B 42 01",
-            new FieldTable { ["k"] = (byte)1 }).SetName("F dictionary");
+            new FieldTable { ["k"] = (byte)1 }).SetArgDisplayNames("F dictionary");
     }
 
     [TestCaseSource(nameof(TypedValues))]

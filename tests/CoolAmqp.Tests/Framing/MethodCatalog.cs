@@ -23,7 +23,7 @@ internal static class MethodCatalog
         .ToArray();
 
     public static IEnumerable<TestCaseData> Cases() =>
-        MethodTypes.Select(t => new TestCaseData(t).SetName(SpecName(t)));
+        MethodTypes.Select(t => new TestCaseData(t).SetArgDisplayNames(SpecName(t)));
 
     /// <summary>The spec name, e.g. <c>basic.publish</c>, from the generated <c>Name</c> constant.</summary>
     public static string SpecName(Type methodType) =>

@@ -113,7 +113,7 @@ public class MethodRoundTripTests
         from type in MethodCatalog.MethodTypes
         from field in MethodCatalog.Fields(type)
         where field.PropertyType == typeof(string)
-        select new TestCaseData(type, field.Name).SetName($"{MethodCatalog.SpecName(type)} {MethodCatalog.FieldSpecName(field)}");
+        select new TestCaseData(type, field.Name).SetArgDisplayNames(MethodCatalog.SpecName(type), MethodCatalog.FieldSpecName(field));
 
     [TestCaseSource(nameof(ShortStrFields))]
     public void Shortstr_over_255_bytes_names_method_and_field(Type methodType, string propertyName)
