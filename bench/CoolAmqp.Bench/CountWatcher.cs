@@ -23,7 +23,8 @@ internal sealed class CountWatcher : IAsyncDisposable
 
     private CountWatcher(Process process) => _process = process;
 
-    public static CountWatcher Start(Uri broker)
+    /// <summary>Starts the child and waits until it is connected, so no run pays for its start-up.</summary>
+    public static async Task<CountWatcher> StartAsync(Uri broker, CancellationToken cancellationToken)
     {
         // Under `dotnet CoolAmqp.Bench.dll` the process is dotnet and the program is the entry assembly.
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
@@ -40,7 +41,18 @@ internal sealed class CountWatcher : IAsyncDisposable
         info.ArgumentList.Add(Argument);
         info.Environment["COOLAMQP_BROKER"] = broker.OriginalString;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the count watcher.");
-        return new CountWatcher(process);
+        var watcher = new CountWatcher(process);
+        try
+        {
+            var first = await process.StandardOutput.ReadLineAsync(cancellationToken);
+            if (first != "ready") throw new InvalidOperationException($"The count watcher did not start: {first ?? "it exited"}");
+            return watcher;
+        }
+        catch
+        {
+            await watcher.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -89,14 +101,24 @@ internal sealed class CountWatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// The child side: reads <c>wait ID QUEUE COUNT SINCE</c> lines, answers <c>ok ID SEEN POLLS SEENAT</c> or
+    /// The child side: says <c>ready</c> once connected, then reads <c>wait ID QUEUE COUNT SINCE</c> lines, answers <c>ok ID SEEN POLLS SEENAT</c> or
     /// <c>error ID MESSAGE</c>. The pause between polls is 1/500 of the time since SINCE, at least 1 ms: the end
     /// is found to within about 0.2 % without keeping a core busy.
     /// </summary>
     public static async Task<int> RunChildAsync(Uri broker)
     {
         await using var admin = new BrokerAdmin();
-        await admin.ConnectAsync(broker, CancellationToken.None);
+        try
+        {
+            await admin.ConnectAsync(broker, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Out.WriteLine($"error 0 {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
         var minimum = TimeSpan.FromMilliseconds(1);
         while (await Console.In.ReadLineAsync() is { } line)
         {

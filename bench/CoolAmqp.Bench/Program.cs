@@ -61,7 +61,7 @@ try
     connect.CancelAfter(TimeSpan.FromSeconds(30));
     await admin.ConnectAsync(options.Broker, connect.Token);
     Console.WriteLine($"broker: {admin.BrokerVersion}");
-    watcher = CountWatcher.Start(options.Broker);
+    watcher = await CountWatcher.StartAsync(options.Broker, connect.Token);
     runner = new Runner(options, admin, watcher, slots);
     await runner.ConnectAllAsync(stop.Token);
     await runner.RunAsync(plan, stop.Token);
