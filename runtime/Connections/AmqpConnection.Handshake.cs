@@ -213,7 +213,7 @@ internal sealed partial class AmqpConnection
             { "product", "CoolAmqp" },
             { "version", ClientVersion },
             { "platform", RuntimeInformation.FrameworkDescription },
-            { "information", "https://github.com/coolamqp" },
+            { "information", "CoolAmqp, an AMQP 0-9-1 client for RabbitMQ (a port of CoolAMQP)" },
             { "capabilities", capabilities },
         };
         if (_options.Name is { Length: > 0 } name)

@@ -91,6 +91,55 @@ internal static class Broker
         return rows;
     }
 
+    /// <summary>A field of a table as rabbitmqctl's JSON formatter prints it (an array of [key, type, value]).</summary>
+    public static JsonElement? TableField(JsonElement table, string key)
+    {
+        foreach (JsonElement entry in table.EnumerateArray())
+        {
+            if (entry[0].GetString() == key)
+            {
+                return entry[2];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The row of list_connections (with client_properties among the columns) of the connection with
+    /// this connection_name, or null.</summary>
+    public static async Task<JsonElement?> ConnectionNamedAsync(string name, params string[] columns)
+    {
+        foreach (JsonElement row in await ListAsync("list_connections", ["client_properties", .. columns]))
+        {
+            if (TableField(row.GetProperty("client_properties"), "connection_name")?.GetString() == name)
+            {
+                return row;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Closes (at the broker) the connection with this connection_name, as an operator would.</summary>
+    public static async Task CloseConnectionAsync(string name, string reason)
+    {
+        // The JSON formatter prints pids in a form close_connection does not take; the table form it does.
+        JsonElement row = await ConnectionNamedAsync(name, "peer_port") ?? throw new AssertionException($"No connection named {name}.");
+        long port = row.GetProperty("peer_port").GetInt64();
+        string table = await CtlAsync("list_connections", "--no-table-headers", "peer_port", "pid");
+        foreach (string line in table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string[] columns = line.Split('\t');
+            if (columns.Length == 2 && columns[0] == port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                await CtlAsync("close_connection", columns[1], reason);
+                return;
+            }
+        }
+
+        throw new AssertionException($"No pid for the connection on peer port {port}.");
+    }
+
     /// <summary>The broker's message count for a queue (null when the queue does not exist).</summary>
     public static async Task<long?> MessageCountAsync(string queue)
     {

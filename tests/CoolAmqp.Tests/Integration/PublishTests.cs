@@ -1,0 +1,190 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using CoolAmqp.Framing;
+using NUnit.Framework;
+
+namespace CoolAmqp.Tests.Integration;
+
+/// <summary>Publishing: plain, with confirms, nacks, mandatory returns, channel errors, transactions.</summary>
+[TestFixture]
+[Category("Integration")]
+public class PublishTests
+{
+    private Cluster _cluster = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(PublishTests) });
+
+    [OneTimeTearDown]
+    public async Task StopAsync() => await _cluster.DisposeAsync();
+
+    private async Task<Queue> DeclareAsync(string what, FieldTable? arguments = null)
+    {
+        var queue = new Queue(Broker.Unique(what), exclusive: true, arguments: arguments);
+        await _cluster.DeclareAsync(queue);
+        return queue;
+    }
+
+    [Test]
+    public async Task Plain_publishes_all_arrive_in_the_queue()
+    {
+        Queue queue = await DeclareAsync("plain");
+        for (int i = 0; i < 500; i++)
+        {
+            await _cluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name);
+        }
+
+        Assert.That(await Broker.EventuallyAsync(async () =>
+            (await _cluster.DeclareAsync(queue, passive: true)).MessageCount == 500, TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(await Broker.MessageCountAsync(queue.Name), Is.EqualTo(500), "rabbitmqctl agrees");
+    }
+
+    [Test]
+    public async Task Confirmed_publishes_are_in_the_queue_when_their_tasks_complete()
+    {
+        Queue queue = await DeclareAsync("confirm");
+        var pending = new List<Task>();
+        for (int i = 0; i < 1000; i++)
+        {
+            pending.Add(_cluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name, confirm: true).AsTask());
+        }
+
+        await Task.WhenAll(pending);
+        QueueDeclareResult state = await _cluster.DeclareAsync(queue, passive: true);
+        Assert.That(state.MessageCount, Is.EqualTo(1000));
+    }
+
+    [Test]
+    public async Task A_publish_the_broker_refuses_fails_with_MessageNackedException()
+    {
+        // A full queue with reject-publish overflow makes RabbitMQ nack further publishes.
+        Queue queue = await DeclareAsync("nack", new FieldTable { { "x-max-length", 1 }, { "x-overflow", "reject-publish" } });
+        await _cluster.PublishAsync(new Message("first"), routingKey: queue.Name, confirm: true);
+        Assert.ThrowsAsync<MessageNackedException>(async () =>
+            await _cluster.PublishAsync(new Message("second"), routingKey: queue.Name, confirm: true));
+
+        // The publisher channel is still fine.
+        await _cluster.PurgeAsync(queue);
+        await _cluster.PublishAsync(new Message("third"), routingKey: queue.Name, confirm: true);
+        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_mandatory_publish_nobody_takes_fails_with_MessageReturnedException([Values] bool confirm)
+    {
+        string routingKey = Broker.Unique("nowhere");
+        var error = Assert.ThrowsAsync<MessageReturnedException>(async () =>
+            await _cluster.PublishAsync(new Message("lost"), routingKey: routingKey, confirm: confirm, mandatory: true));
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.ReplyCode, Is.EqualTo(312), "NO_ROUTE");
+            Assert.That(error.RoutingKey, Is.EqualTo(routingKey));
+            Assert.That(error.Exchange, Is.EqualTo(string.Empty));
+        });
+
+        // A routable mandatory publish next to it succeeds.
+        Queue queue = await DeclareAsync("mandatory");
+        await _cluster.PublishAsync(new Message("kept"), routingKey: queue.Name, confirm: confirm, mandatory: true);
+        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Returns_among_many_publishes_fail_only_the_returned_ones()
+    {
+        Queue queue = await DeclareAsync("mixed");
+        string nowhere = Broker.Unique("nowhere");
+        var routed = new List<Task>();
+        var returned = new List<Task>();
+        for (int i = 0; i < 50; i++)
+        {
+            routed.Add(_cluster.PublishAsync(new Message("ok"), routingKey: queue.Name, confirm: true, mandatory: true).AsTask());
+            returned.Add(_cluster.PublishAsync(new Message("lost"), routingKey: nowhere, confirm: true, mandatory: true).AsTask());
+        }
+
+        await Task.WhenAll(routed);
+        foreach (Task task in returned)
+        {
+            Assert.ThrowsAsync<MessageReturnedException>(async () => await task);
+        }
+
+        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(50));
+    }
+
+    [Test]
+    public async Task Publishing_to_a_missing_exchange_fails_with_AmqpException_and_later_operations_work()
+    {
+        string exchange = Broker.Unique("missing-exchange");
+        var error = Assert.ThrowsAsync<AmqpException>(async () =>
+            await _cluster.PublishAsync(new Message("x"), exchange: exchange, routingKey: "k", confirm: true));
+        Assert.Multiple(() =>
+        {
+            Assert.That(error!.ReplyCode, Is.EqualTo(404), "NOT_FOUND");
+            Assert.That(error.ReplyText, Does.Contain(exchange));
+            Assert.That(error.IsHardError, Is.False);
+        });
+
+        Queue queue = await DeclareAsync("after-error");
+        await _cluster.PublishAsync(new Message("after"), routingKey: queue.Name, confirm: true);
+        await _cluster.PublishAsync(new Message("after, plain"), routingKey: queue.Name);
+        Assert.That(await Broker.EventuallyAsync(async () =>
+            (await _cluster.DeclareAsync(queue, passive: true)).MessageCount == 2, TimeSpan.FromSeconds(5)), Is.True);
+    }
+
+    [Test]
+    public async Task A_declare_error_fails_only_that_call()
+    {
+        string missing = Broker.Unique("missing-queue");
+        var error = Assert.ThrowsAsync<AmqpException>(() => _cluster.DeclareAsync(new Queue(missing), passive: true));
+        Assert.That(error!.ReplyCode, Is.EqualTo(404));
+
+        Queue queue = await DeclareAsync("after-declare-error");
+        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).QueueName, Is.EqualTo(queue.Name));
+    }
+
+    [Test]
+    public async Task Transaction_commit_delivers_and_rollback_discards()
+    {
+        Queue queue = await DeclareAsync("tx");
+        await using (Transaction tx = await _cluster.BeginTransactionAsync())
+        {
+            tx.Publish(new Message("one"), routingKey: queue.Name);
+            tx.Publish(new Message("two"), routingKey: queue.Name);
+            await Task.Delay(200);
+            Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.Zero, "nothing before commit");
+            await tx.CommitAsync();
+            Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
+
+            tx.Publish(new Message("three"), routingKey: queue.Name);
+            await tx.RollbackAsync();
+        }
+
+        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Publishing_after_shutdown_fails_and_unconfirmed_publishes_fail_on_shutdown()
+    {
+        Cluster cluster = await Broker.StartAsync();
+        Queue queue = new(Broker.Unique("shutdown"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+        var tasks = new List<Task>();
+        for (int i = 0; i < 200; i++)
+        {
+            tasks.Add(cluster.PublishAsync(new Message(new byte[10_000]), routingKey: queue.Name, confirm: true).AsTask());
+        }
+
+        await cluster.ShutdownAsync();
+        foreach (Task task in tasks)
+        {
+            // Each was either confirmed before the close or failed by it: none hangs.
+            Assert.That(await Task.WhenAny(task, Task.Delay(5000)), Is.SameAs(task));
+            Assert.That(task.IsCompletedSuccessfully || task.Exception?.InnerException is ConnectionDeadException, Is.True,
+                task.Exception?.ToString());
+        }
+
+        Assert.ThrowsAsync<ConnectionDeadException>(async () =>
+            await cluster.PublishAsync(new Message("late"), routingKey: queue.Name, confirm: true));
+        await cluster.DisposeAsync();
+    }
+}
