@@ -27,6 +27,7 @@ public sealed partial class Consumer : IChannelHandler
     private readonly ConsumerOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<ReceivedMessage>? _buffer;
+    private readonly DeliveryQueue? _queue;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConsumerState _state = ConsumerState.Syncing;
     private AmqpChannel? _channel;
@@ -48,7 +49,12 @@ public sealed partial class Consumer : IChannelHandler
         _options = options;
         _logger = logger;
         bool callback = options.OnMessage is not null || options.OnMessageAsync is not null;
-        if (callback || options.ReadFromConsumer)
+        if (callback && options.MaxConcurrency == 1)
+        {
+            _queue = new DeliveryQueue();
+            _ = Task.Run(SingleDispatchLoopAsync);
+        }
+        else if (callback || options.ReadFromConsumer)
         {
             _buffer = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions
             {
@@ -58,7 +64,7 @@ public sealed partial class Consumer : IChannelHandler
             });
         }
 
-        if (callback)
+        if (callback && _queue is null)
         {
             for (int i = 0; i < options.MaxConcurrency; i++)
             {
@@ -312,6 +318,7 @@ public sealed partial class Consumer : IChannelHandler
 
         _ready.TrySetCanceled();
         _buffer?.Writer.TryComplete();
+        _queue?.Complete();
         _cluster.Forget(this);
         if (brokerCancel)
         {
@@ -356,6 +363,75 @@ public sealed partial class Consumer : IChannelHandler
         }
 
         return _buffer.Reader.ReadAllAsync(cancellationToken);
+    }
+
+    private async Task SingleDispatchLoopAsync()
+    {
+        DeliveryQueue queue = _queue!;
+        while (true)
+        {
+            Queue<ReceivedMessage>? batch = queue.TakeAll(out bool completed);
+            if (batch is null)
+            {
+                if (completed)
+                {
+                    return;
+                }
+
+                await queue.WaitAsync().ConfigureAwait(false);
+                continue;
+            }
+
+            while (batch.TryDequeue(out ReceivedMessage? message))
+            {
+                await DispatchAsync(message).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private ValueTask DispatchAsync(ReceivedMessage message)
+    {
+        try
+        {
+            if (_options.OnMessageAsync is { } onMessageAsync)
+            {
+                ValueTask pending = onMessageAsync(message);
+                if (!pending.IsCompletedSuccessfully)
+                {
+                    return AwaitCallbackAsync(pending, message);
+                }
+
+                pending.GetAwaiter().GetResult();
+            }
+            else
+            {
+                _options.OnMessage!(message);
+            }
+        }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            ReportCallbackError(message, ex);
+        }
+
+        return default;
+    }
+
+    private async ValueTask AwaitCallbackAsync(ValueTask pending, ReceivedMessage message)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            ReportCallbackError(message, ex);
+        }
     }
 
     private async Task DispatchLoopAsync()
@@ -412,7 +488,15 @@ public sealed partial class Consumer : IChannelHandler
 
     void IChannelHandler.OnDelivery(AmqpChannel channel, ReceivedMessage message)
     {
-        if (_buffer is null)
+        if (_queue is not null)
+        {
+            if (!_queue.TryEnqueue(message))
+            {
+                // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
+                message.Dispose();
+            }
+        }
+        else if (_buffer is null)
         {
             _cluster.PostEvent(new MessageReceived(message));
         }
@@ -422,6 +506,8 @@ public sealed partial class Consumer : IChannelHandler
             message.Dispose();
         }
     }
+
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _queue?.Flush();
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {
@@ -474,6 +560,7 @@ public sealed partial class Consumer : IChannelHandler
         TryTransition(ConsumerState.Cancelled);
         _ready.TrySetException(new ConnectionDeadException("The cluster was shut down."));
         _buffer?.Writer.TryComplete();
+        _queue?.Complete();
     }
 
     private void Invoke(Action<Consumer>? callback, string name)

@@ -26,6 +26,8 @@ internal sealed partial class AmqpChannel
     private int _bodyLength;
     private int _bodyReceived;
     private bool _bufferPooled;
+    private ArrayPool<byte>? _bufferPool;
+    private bool _deliveredInBatch;
     private bool _headerSeen;
     private Utf8StringCache _exchangeCache;
     private Utf8StringCache _routingKeyCache;
@@ -107,7 +109,8 @@ internal sealed partial class AmqpChannel
         _bodyReceived = 0;
         int total = _propertiesLength + _bodyLength;
         _bufferPooled = BodyMode == BodyReceiveMode.Pooled && _content == ContentKind.Deliver && total > 0;
-        _buffer = total == 0 ? [] : _bufferPooled ? ArrayPool<byte>.Shared.Rent(total) : new byte[total];
+        _bufferPool = _bufferPooled ? DeliveryBufferPool.For(total) : null;
+        _buffer = total == 0 ? [] : _bufferPool is not null ? _bufferPool.Rent(total) : new byte[total];
         rawProperties.CopyTo(_buffer);
         if (_bodyLength == 0)
         {
@@ -136,6 +139,13 @@ internal sealed partial class AmqpChannel
         }
     }
 
+    /// <summary>Read loop, after a read batch in which this channel completed deliveries.</summary>
+    internal void FlushDeliveries()
+    {
+        _deliveredInBatch = false;
+        _handler.OnDeliveriesFlushed(this);
+    }
+
     private void CompleteContent()
     {
         ContentKind kind = _content;
@@ -150,7 +160,14 @@ internal sealed partial class AmqpChannel
         {
             case ContentKind.Deliver:
                 _handler.OnDelivery(this, new ReceivedMessage(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
-                    _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null));
+                    _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null,
+                    _bufferPool));
+                if (!_deliveredInBatch)
+                {
+                    _deliveredInBatch = true;
+                    _connection.DeliveredInBatch(this);
+                }
+
                 break;
             case ContentKind.GetOk:
                 CompleteRpc(new RpcResponse

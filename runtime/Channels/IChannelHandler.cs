@@ -14,6 +14,13 @@ internal interface IChannelHandler
     {
     }
 
+    /// <summary>The read loop parsed all it had received; <see cref="OnDelivery"/> was called at least once on
+    /// <paramref name="channel"/> since the last such call. A handler that queues deliveries can wake its
+    /// dispatcher here, once per batch rather than once per message.</summary>
+    void OnDeliveriesFlushed(AmqpChannel channel)
+    {
+    }
+
     /// <summary>A basic.return with its content arrived.</summary>
     void OnReturn(AmqpChannel channel, ReturnedMessage returned)
     {

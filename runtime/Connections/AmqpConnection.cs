@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
@@ -32,6 +33,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private readonly IFrameTracer? _tracer;
     private readonly FrameWriter _writer;
     private readonly ChannelTable _channels = new();
+
+    // Channels that completed a delivery during the current read batch (read loop only): their handlers hear
+    // OnDeliveriesFlushed once the batch is parsed, so a consumer's dispatcher is woken once per batch.
+    private readonly List<AmqpChannel> _deliveredChannels = new();
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeOk = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -245,6 +250,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                     buffer = buffer.Slice(next);
                 }
 
+                FlushDeliveries();
+
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
@@ -281,9 +288,25 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         finally
         {
+            // Deliveries parsed before a failure still reach their consumers.
+            FlushDeliveries();
             await reader.CompleteAsync().ConfigureAwait(false);
             FrameDecoder.ReturnScratch(ref _scratch);
         }
+    }
+
+    /// <summary>Read loop only: <paramref name="channel"/> completed a delivery in the current read batch.</summary>
+    internal void DeliveredInBatch(AmqpChannel channel) => _deliveredChannels.Add(channel);
+
+    private void FlushDeliveries()
+    {
+        List<AmqpChannel> channels = _deliveredChannels;
+        for (int i = 0; i < channels.Count; i++)
+        {
+            channels[i].FlushDeliveries();
+        }
+
+        channels.Clear();
     }
 
     private Exception ClosedByPeer() => State is ConnectionState.AwaitingTune

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Buffers;
 using System.IO;
@@ -21,8 +22,9 @@ internal sealed class FrameWriter
     // Large segments so that a burst of small frames leaves in one socket write (and, later, one TLS record).
     private const int SegmentSize = 64 * 1024;
 
-    // Publishes bigger than this are appended frame by frame rather than through one huge span.
-    private const int SingleSpanLimit = 256 * 1024;
+    // Publishes bigger than one segment are streamed frame by frame across pooled segments: one span of their
+    // size would make the pipe rent an oversized array per message (and, with many in flight, allocate one).
+    private const int SingleSpanLimit = SegmentSize;
 
     private readonly object _sync = new();
     private readonly Pipe _pipe;
@@ -231,20 +233,48 @@ internal sealed class FrameWriter
         writer.Advance(written);
         CommitLocked(written);
 
-        // Body frames a segment's worth at a time, so no single huge buffer is rented.
         int perFrame = FrameEncoder.MaxBodyChunk(frameMax);
-        long framesPerChunk = Math.Max(1, SegmentSize / ((long)perFrame + FrameEncoder.Overhead));
-        int chunk = (int)Math.Min(perFrame * framesPerChunk, int.MaxValue);
+        if (_observer is not null)
+        {
+            // Tracing sees whole frames, so each body frame is written into one span (rare: tracing is on).
+            while (!body.IsEmpty)
+            {
+                ReadOnlySpan<byte> part = body.Slice(0, Math.Min(perFrame, body.Length));
+                int partSize = part.Length + FrameEncoder.Overhead;
+                span = writer.GetSpan(partSize);
+                written = FrameEncoder.WriteBodyFrames(span, channel, part, frameMax);
+                _observer.OnFramesWritten(span.Slice(0, written));
+                writer.Advance(written);
+                CommitLocked(written);
+                body = body.Slice(part.Length);
+            }
+
+            return;
+        }
+
+        // Each body frame: its 7-byte header, the payload copied into whatever pooled segments follow, the end octet.
         while (!body.IsEmpty)
         {
-            ReadOnlySpan<byte> part = body.Slice(0, Math.Min(chunk, body.Length));
-            int partSize = FrameEncoder.BodyFramesSize(part.Length, frameMax);
-            span = writer.GetSpan(partSize);
-            written = FrameEncoder.WriteBodyFrames(span, channel, part, frameMax);
-            _observer?.OnFramesWritten(span.Slice(0, written));
-            writer.Advance(written);
-            CommitLocked(written);
-            body = body.Slice(part.Length);
+            int length = Math.Min(perFrame, body.Length);
+            span = writer.GetSpan(FrameHeader.Length);
+            span[0] = (byte)FrameType.Body;
+            BinaryPrimitives.WriteUInt16BigEndian(span.Slice(1), channel);
+            BinaryPrimitives.WriteUInt32BigEndian(span.Slice(3), (uint)length);
+            writer.Advance(FrameHeader.Length);
+            ReadOnlySpan<byte> payload = body.Slice(0, length);
+            while (!payload.IsEmpty)
+            {
+                span = writer.GetSpan();
+                int n = Math.Min(span.Length, payload.Length);
+                payload.Slice(0, n).CopyTo(span);
+                writer.Advance(n);
+                payload = payload.Slice(n);
+            }
+
+            writer.GetSpan(1)[0] = FrameEncoder.FrameEnd;
+            writer.Advance(1);
+            CommitLocked(length + FrameEncoder.Overhead);
+            body = body.Slice(length);
         }
     }
 
