@@ -57,7 +57,16 @@ internal sealed partial class Publisher : IChannelHandler
             cancellationToken.ThrowIfCancellationRequested();
             AmqpChannel channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
             await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
-            await _connection.Writer.WaitForCapacityAsync(cancellationToken).ConfigureAwait(false);
+            // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
+            // re-check a thousand of them would append at once, far past the high-water mark (and the writer's
+            // pooled segments).
+            ValueTask capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
+            while (!capacity.IsCompletedSuccessfully)
+            {
+                await capacity.ConfigureAwait(false);
+                capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
+            }
+
             if (TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
             {
                 await completion.ConfigureAwait(false);
