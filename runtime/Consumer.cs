@@ -370,22 +370,23 @@ public sealed partial class Consumer : IChannelHandler
         DeliveryQueue queue = _queue!;
         while (true)
         {
-            Queue<ReceivedMessage>? batch = queue.TakeAll(out bool completed);
-            if (batch is null)
-            {
-                if (completed)
-                {
-                    return;
-                }
-
-                await queue.WaitAsync().ConfigureAwait(false);
-                continue;
-            }
-
-            while (batch.TryDequeue(out ReceivedMessage? message))
+            while (queue.TryDequeue(out ReceivedMessage? message))
             {
                 await DispatchAsync(message).ConfigureAwait(false);
             }
+
+            if (queue.IsCompleted)
+            {
+                // Like a completed channel: what was queued before completion is still handed out.
+                while (queue.TryDequeue(out ReceivedMessage? late))
+                {
+                    await DispatchAsync(late).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            await queue.WaitAsync().ConfigureAwait(false);
         }
     }
 

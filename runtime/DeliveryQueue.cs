@@ -1,4 +1,4 @@
-using System.Collections.Generic;
+using System.Collections.Concurrent;
 using System.Threading.Tasks;
 using CoolAmqp.Connections;
 
@@ -6,31 +6,29 @@ namespace CoolAmqp;
 
 /// <summary>
 /// The queue between the read loop and a consumer's single dispatch loop (callback, MaxConcurrency 1). The read
-/// loop enqueues without waking anyone and wakes the dispatcher once per read batch (<see cref="Flush"/>); the
-/// dispatcher takes everything queued in one swap. So a burst of deliveries costs one thread-pool hop, not one
-/// per message, and the order of delivery is kept.
+/// loop enqueues without waking anyone (lock-free) and wakes the dispatcher once per read batch
+/// (<see cref="Flush"/>); the dispatcher drains everything queued before it waits again. So a burst of deliveries
+/// costs one thread-pool hop, not one per message, and the order of delivery is kept.
 /// </summary>
 internal sealed class DeliveryQueue
 {
-    private readonly object _sync = new();
+    private readonly ConcurrentQueue<ReceivedMessage> _queue = new();
     private readonly AsyncAutoResetSignal _signal = new();
-    private Queue<ReceivedMessage> _incoming = new();
-    private Queue<ReceivedMessage> _draining = new();
-    private bool _completed;
+    private volatile bool _completed;
+
+    /// <summary>Whether <see cref="Complete"/> was called.</summary>
+    public bool IsCompleted => _completed;
 
     /// <summary>Queues a message for the dispatcher (which <see cref="Flush"/> wakes). False once completed.</summary>
     public bool TryEnqueue(ReceivedMessage message)
     {
-        lock (_sync)
+        if (_completed)
         {
-            if (_completed)
-            {
-                return false;
-            }
-
-            _incoming.Enqueue(message);
-            return true;
+            return false;
         }
+
+        _queue.Enqueue(message);
+        return true;
     }
 
     /// <summary>Wakes the dispatcher for what was queued so far.</summary>
@@ -39,30 +37,13 @@ internal sealed class DeliveryQueue
     /// <summary>No more messages: the dispatcher ends once it has handed out those already queued.</summary>
     public void Complete()
     {
-        lock (_sync)
-        {
-            _completed = true;
-        }
-
+        _completed = true;
         _signal.Set();
     }
 
-    /// <summary>Takes everything queued (to be consumed before the next call, which reuses the queue). Null when
-    /// nothing is queued; then <paramref name="completed"/> tells whether nothing more will come.</summary>
-    public Queue<ReceivedMessage>? TakeAll(out bool completed)
-    {
-        lock (_sync)
-        {
-            completed = _completed;
-            if (_incoming.Count == 0)
-            {
-                return null;
-            }
-
-            (_incoming, _draining) = (_draining, _incoming);
-            return _draining;
-        }
-    }
+    /// <summary>The next queued message, if any (dispatcher only).</summary>
+    public bool TryDequeue([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ReceivedMessage? message) =>
+        _queue.TryDequeue(out message);
 
     /// <summary>Completes at the next <see cref="Flush"/> or <see cref="Complete"/> (at once if one came since the
     /// last wait). One waiter at a time.</summary>
