@@ -99,8 +99,9 @@ public sealed partial class Consumer : IChannelHandler
     }
 
     /// <summary>Completes when the consumer first goes online; fails with the <see cref="AmqpException"/> or
-    /// <see cref="ConnectionDeadException"/> that kept it from doing so, or is cancelled by
-    /// <see cref="CancelAsync"/>.</summary>
+    /// <see cref="ConnectionDeadException"/> that kept it from doing so (or <see cref="InvalidOperationException"/>
+    /// when every channel number the broker allows is in use, <see cref="ArgumentException"/> when the queue name
+    /// does not fit AMQP), or is cancelled by <see cref="CancelAsync"/>.</summary>
     public Task Ready => _ready.Task;
 
     // ---- the state machine ----
@@ -205,7 +206,10 @@ public sealed partial class Consumer : IChannelHandler
                     return;
                 }
             }
-            catch (AmqpException ex)
+#pragma warning disable CA1031 // Whatever keeps the consumer from starting (a channel error, no free channel number, a
+                               // name that does not fit AMQP) goes to its ready task: never lost in a background task.
+            catch (Exception ex) when (ex is not ConnectionDeadException)
+#pragma warning restore CA1031
             {
                 LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
                 if (channel is not null)
