@@ -1,0 +1,106 @@
+using System;
+using System.Threading.Tasks;
+using CoolAmqp.Framing;
+using NUnit.Framework;
+
+namespace CoolAmqp.Tests.Faults;
+
+/// <summary>
+/// A server that sends bytes that are not AMQP: the connection breaks with
+/// <see cref="ConnectionDeadException"/> (inner <see cref="AmqpFrameFormatException"/>), and every waiter
+/// hears it — StartAsync, a pending RPC, pending confirmed publishes, and the event stream — without a hang,
+/// an unobserved task or an IndexOutOfRangeException. Each broken frame is built from the very frame the client
+/// is waiting for, so a client that skipped a check would take it for its answer.
+/// </summary>
+[TestFixture]
+[Category("Faults")]
+[CancelAfter(20_000)]
+public class MalformedInputTests : FaultTest
+{
+    private const uint FrameMax = 4096;
+
+    private static readonly Malformation[] All = Enum.GetValues<Malformation>();
+
+    [Test]
+    public async Task In_the_handshake_StartAsync_fails_with_a_frame_error([ValueSource(nameof(All))] Malformation kind)
+    {
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
+        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
+        ServerConnection connection = await Within(accepted, 5, "accepting the client");
+        await connection.ReadProtocolHeaderAsync(Deadline);
+        connection.StartRecording();
+
+        // Before tune the client accepts frames up to its pre-tune limit; channel 0 is all there is.
+        await connection.SendAsync(Malformed.Build(kind, ServerConnection.ConnectionStartFrame(), Frames.PreTuneFrameMax));
+
+        // Well before the 10 s connection timeout: the frame error itself ends the handshake.
+        AssertFrameError(await FailureOf(start, 3, "StartAsync"));
+        Assert.That(cluster.IsConnected, Is.False);
+        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+    }
+
+    [Test]
+    public async Task During_an_RPC_DeclareAsync_fails_with_a_frame_error([ValueSource(nameof(All))] Malformation kind)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: FrameMax);
+        await using var _ = cluster;
+        connection.On(QueueDeclare.CommandIdValue, f => connection.SendAsync(
+            Malformed.Build(kind, Frames.Method(f.Channel, new QueueDeclareOk("faults-declared", 0, 0)), FrameMax)));
+
+        AssertFrameError(await FailureOf(cluster.DeclareAsync(new Queue("faults-declared")), 5, "DeclareAsync"));
+        await AssertConnectionLostAsync(cluster, AssertFrameError);
+
+        // Later calls fail at once with the same cause rather than waiting for a connection that is gone.
+        AssertFrameError(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the break"));
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+        Assert.That(connection.ClientErrors, Is.Empty);
+    }
+
+    [Test]
+    public async Task With_confirms_pending_every_publish_fails_with_a_frame_error([ValueSource(nameof(All))] Malformation kind)
+    {
+        const int count = 20;
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: FrameMax);
+        await using var _ = cluster;
+
+        var publishes = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            publishes[i] = cluster.PublishAsync(new Message(new[] { (byte)i }), routingKey: "faults", confirm: true).AsTask();
+        }
+
+        // Every publish is on the wire (and unconfirmed: this server does not ack) before the broken frame comes.
+        InboundFrame lastBody = await Within(connection.WaitForAsync(f => f.Type == FrameType.Body, Deadline, count), 5,
+            "the publishes reaching the server");
+        await connection.SendAsync(Malformed.Build(kind, Frames.Method(lastBody.Channel, new BasicAck(count, true)), FrameMax));
+
+        foreach (Task publish in publishes)
+        {
+            AssertFrameError(await FailureOf(publish, 5, "a confirmed publish"));
+        }
+
+        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        AssertFrameError(await FailureOf(cluster.PublishAsync(new Message("late"u8.ToArray()), confirm: true).AsTask(), 2,
+            "a publish after the break"));
+        Assert.That(connection.ClientErrors, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_content_header_for_a_channel_that_is_not_open_is_dropped_and_the_connection_stays_up()
+    {
+        // Frames for a channel the client already closed can legitimately cross its close; they are not an error.
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: FrameMax);
+        await using var _ = cluster;
+        await connection.SendAsync(Frames.Concat(Frames.Header(77, 5), Frames.Raw((byte)FrameType.Body, 77, "12345"u8)));
+
+        QueueDeclareResult declared = await Within(cluster.DeclareAsync(new Queue("faults-still-up")), 5, "DeclareAsync");
+        Assert.That(declared.QueueName, Is.EqualTo("faults-still-up"));
+        Assert.That(cluster.IsConnected, Is.True);
+    }
+}
