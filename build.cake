@@ -1,4 +1,4 @@
-// CoolAmqp build script. Targets: Build, Test, Bench, Demo, Pack.
+// CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Pack.
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
 // what they started afterwards, also on failure.
@@ -111,18 +111,26 @@ Task("Demo").Does(() =>
     }
 });
 
+// The end-to-end runner: CoolAmqp against RabbitMQ.Client on one broker (bench/README.md).
 Task("Bench").Does(() =>
 {
     try
     {
         var env = StartBroker();
-        var args = string.IsNullOrEmpty(benchArgs) ? "--filter * --job short" : benchArgs;
-        Run("dotnet", $"run --project bench/CoolAmqp.Benchmarks -c Release -- {args}", env);
+        var args = string.IsNullOrEmpty(benchArgs) ? "--update-readme" : benchArgs;
+        Run("dotnet", $"run --project bench/CoolAmqp.Bench -c Release -- {args}", env);
     }
     finally
     {
         StopBroker();
     }
+});
+
+// BenchmarkDotNet microbenchmarks of the codec hot paths; needs no broker.
+Task("MicroBench").Does(() =>
+{
+    var args = string.IsNullOrEmpty(benchArgs) ? "--filter * --job short" : benchArgs;
+    Run("dotnet", $"run --project bench/CoolAmqp.Benchmarks -c Release -- {args}");
 });
 
 Task("Pack").Does(() =>

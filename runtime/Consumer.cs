@@ -228,6 +228,20 @@ public sealed partial class Consumer : IChannelHandler
                 _ready.TrySetException(ex);
                 return;
             }
+#pragma warning disable CA1031 // Anything else (e.g. no free channel number) must still reach the ready task.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
+                if (channel is not null)
+                {
+                    _ = channel.CloseAsync();
+                }
+
+                _ready.TrySetException(ex);
+                await CancelCoreAsync(brokerCancel: false).ConfigureAwait(false);
+                return;
+            }
         }
     }
 
@@ -302,6 +316,7 @@ public sealed partial class Consumer : IChannelHandler
 
         _ready.TrySetCanceled();
         _buffer?.Writer.TryComplete();
+        _cluster.Forget(this);
         if (brokerCancel)
         {
             Invoke(_options.OnBrokerCancel, nameof(ConsumerOptions.OnBrokerCancel));

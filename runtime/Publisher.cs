@@ -116,14 +116,14 @@ internal sealed partial class Publisher : IChannelHandler
         return true;
     }
 
-    private Task<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken)
+    private ValueTask<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken)
     {
         Task<AmqpChannel> opening;
         lock (_sync)
         {
             if (_channel is { IsOpen: true } open)
             {
-                return Task.FromResult(open);
+                return new ValueTask<AmqpChannel>(open);
             }
 
             if (_opening is null)
@@ -137,7 +137,7 @@ internal sealed partial class Publisher : IChannelHandler
             opening = _opening;
         }
 
-        return opening.WaitAsync(cancellationToken);
+        return new ValueTask<AmqpChannel>(opening.WaitAsync(cancellationToken));
     }
 
     private async Task<AmqpChannel> OpenAsync()

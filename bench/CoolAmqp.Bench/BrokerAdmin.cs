@@ -9,9 +9,8 @@ using RabbitMQ.Client;
 namespace CoolAmqp.Bench;
 
 /// <summary>
-/// The runner's own connection (RabbitMQ.Client, outside every measurement except the publish scenario's count
-/// polling, which costs both clients the same): message counts by passive declare, pre-filling, sampling a
-/// body, deleting queues. It remembers every queue it saw so that a run that dies still leaves nothing behind.
+/// The runner's own connection (RabbitMQ.Client, used only outside the measured intervals): message counts by
+/// passive declare, pre-filling, sampling a body, deleting queues. It remembers every queue it saw so that a run that dies still leaves nothing behind.
 /// </summary>
 internal sealed class BrokerAdmin : IAsyncDisposable
 {
@@ -50,7 +49,7 @@ internal sealed class BrokerAdmin : IAsyncDisposable
         return ok.MessageCount;
     }
 
-    /// <summary>Polls until the queue holds at least <paramref name="count"/> messages; returns the count seen.</summary>
+    /// <summary>Polls (every millisecond) until the queue holds at least <paramref name="count"/> messages; returns the count seen.</summary>
     public async Task<uint> WaitForCountAsync(string queue, int count, CancellationToken cancellationToken)
     {
         while (true)

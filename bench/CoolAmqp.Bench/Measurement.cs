@@ -37,9 +37,14 @@ internal sealed class Measurement
     }
 
     /// <summary>Ends the interval; only the first call counts (a consumer may race a timeout).</summary>
-    public void Stop()
+    public void Stop() => StopAt(Stopwatch.GetTimestamp());
+
+    /// <summary>
+    /// Ends the interval at <paramref name="end"/>, a <see cref="Stopwatch"/> timestamp seen elsewhere (the count
+    /// watcher's); CPU and allocations are read now.
+    /// </summary>
+    public void StopAt(long end)
     {
-        var end = Stopwatch.GetTimestamp();
         var cpu = ProcessCpu();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         if (Interlocked.CompareExchange(ref _state, 2, 1) != 1) return;

@@ -9,6 +9,11 @@ using CoolAmqp.Bench;
 using CoolAmqp.Bench.Drivers;
 
 // The end-to-end runner: CoolAmqp and RabbitMQ.Client against one broker, alternated, checked, reported.
+if (args.Length == 1 && args[0] == CountWatcher.Argument)
+{
+    return await CountWatcher.RunChildAsync(new Uri(Environment.GetEnvironmentVariable("COOLAMQP_BROKER") ?? BenchOptions.DefaultBroker));
+}
+
 BenchOptions options;
 try
 {
@@ -49,13 +54,15 @@ foreach (var client in options.Clients)
 
 await using var admin = new BrokerAdmin();
 Runner runner;
+CountWatcher? watcher = null;
 try
 {
     using var connect = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
     connect.CancelAfter(TimeSpan.FromSeconds(30));
     await admin.ConnectAsync(options.Broker, connect.Token);
     Console.WriteLine($"broker: {admin.BrokerVersion}");
-    runner = new Runner(options, admin, slots);
+    watcher = await CountWatcher.StartAsync(options.Broker, connect.Token);
+    runner = new Runner(options, admin, watcher, slots);
     await runner.ConnectAllAsync(stop.Token);
     await runner.RunAsync(plan, stop.Token);
 }
@@ -77,6 +84,7 @@ finally
     {
         if (slot.Driver is { } driver) await driver.DisposeAsync();
     }
+    if (watcher is not null) await watcher.DisposeAsync();
 }
 await admin.DeleteAllAsync();
 

@@ -127,7 +127,8 @@ internal sealed record BenchReport(
             for (var i = 0; i < row.Clients.Count; i++)
             {
                 var c = row.Clients[i];
-                md.Append(inv, $"{(i > 0 ? " · " : "")}{c.OkRuns}/{c.OkRuns + c.FailedRuns}");
+                var runs = c.OkRuns + c.FailedRuns;
+                md.Append(inv, $"{(i > 0 ? " · " : "")}{(runs == 0 ? "n/a" : $"{c.OkRuns}/{runs}")}");
             }
             md.Append(" |\n");
         }
@@ -215,7 +216,11 @@ internal sealed record BenchReport(
         if (ratio)
         {
             var r = row.Ratio is { } rm ? selectRatio(rm) : null;
-            md.Append(CultureInfo.InvariantCulture, $" {(r is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-")} |");
+            md.Append(CultureInfo.InvariantCulture, $" {(r is { } x ? FormatRatio(x) : "-")} |");
         }
     }
+
+    // Two decimals, or two significant digits for ratios below 0.1 (0.0003×, not 0.00×).
+    private static string FormatRatio(double ratio) =>
+        (ratio >= 0.1 ? ratio.ToString("0.00", CultureInfo.InvariantCulture) : ratio.ToString("G2", CultureInfo.InvariantCulture)) + "×";
 }

@@ -1,6 +1,9 @@
 namespace CoolAmqp.Bench;
 
-/// <summary>One run of one client on one case, as measured; a failed run carries why and no figures.</summary>
+/// <summary>
+/// One run of one client on one case, as measured; a failed run carries why and no figures. <see cref="CountPolls"/>:
+/// the passive declares the count watcher made to see the end of a publish run (in its own process).
+/// </summary>
 internal sealed record RunRecord(
     string Client,
     string Scenario,
@@ -17,4 +20,5 @@ internal sealed record RunRecord(
     int Gen0Collections,
     int Gen2Collections,
     double? P50Micros,
-    double? P99Micros);
+    double? P99Micros,
+    int? CountPolls);

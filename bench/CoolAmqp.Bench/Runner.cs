@@ -24,7 +24,7 @@ internal sealed class ClientSlot(string key, Func<IClientDriver> factory)
 /// Runs every case of the plan: for each case one warm-up run per client, then the measured runs alternated
 /// client by client (A B A B ...), each against its own fresh queue, each checked before it counts.
 /// </summary>
-internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyList<ClientSlot> clients)
+internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatcher watcher, IReadOnlyList<ClientSlot> clients)
 {
     private readonly string _runId = Guid.NewGuid().ToString("N")[..8];
     private readonly List<RunRecord> _records = [];
@@ -86,12 +86,13 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyL
         var token = cts.Token;
         var measurement = new Measurement();
         double? p50 = null, p99 = null;
+        int? polls = null;
         string? failure;
         var driverBroken = false;
         admin.Track(queue);
         try
         {
-            failure = await ExecuteAsync(driver, benchCase, queue, measurement, (a, b) => (p50, p99) = (a, b), token);
+            failure = await ExecuteAsync(driver, benchCase, queue, measurement, (a, b) => (p50, p99) = (a, b), p => polls = p, token);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -130,7 +131,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyL
                 MessagesPerSecond: n / measurement.Elapsed.TotalSeconds,
                 CpuMicrosPerMessage: measurement.Cpu.TotalMicroseconds / n,
                 AllocatedBytesPerMessage: (double)measurement.AllocatedBytes / n,
-                measurement.Gen0Collections, measurement.Gen2Collections, p50, p99);
+                measurement.Gen0Collections, measurement.Gen2Collections, p50, p99, polls);
             var latency = p50 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", p50 {p50:0.0} us, p99 {p99:0.0} us");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"   {slot.Name,-16} {label,-9} {record.MessagesPerSecond,12:N0} msg/s  {record.CpuMicrosPerMessage,8:0.00} us CPU/msg  {record.AllocatedBytesPerMessage,10:N1} B/msg{latency}"));
@@ -138,7 +139,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyL
         else
         {
             record = new RunRecord(slot.Name, benchCase.Scenario.Name(), benchCase.BodySize, benchCase.Count, rep, warmup, Ok: false,
-                failure, 0, 0, 0, 0, 0, 0, null, null);
+                failure, 0, 0, 0, 0, 0, 0, null, null, null);
             Console.WriteLine($"   {slot.Name,-16} {label,-9} FAILED: {failure}");
         }
         _records.Add(record);
@@ -154,7 +155,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyL
 
     /// <summary>Runs one scenario and checks its result; returns null when the run passed, else why it failed.</summary>
     private async Task<string?> ExecuteAsync(IClientDriver driver, BenchCase benchCase, string queue, Measurement measurement,
-        Action<double, double> latencies, CancellationToken token)
+        Action<double, double> latencies, Action<int> pollCount, CancellationToken token)
     {
         var n = benchCase.Count;
         var size = benchCase.BodySize;
@@ -165,9 +166,11 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, IReadOnlyL
             case Scenario.Publish:
             {
                 Settle();
+                var since = Stopwatch.GetTimestamp();
                 await driver.PublishAsync(queue, body, n, measurement, token);
-                var seen = await admin.WaitForCountAsync(queue, n, token);
-                measurement.Stop();
+                var (seen, polls, seenAt) = await watcher.WaitForCountAsync(queue, n, since, token);
+                measurement.StopAt(seenAt);
+                pollCount(polls);
                 return Check(measurement) ?? CheckCount(seen, n) ?? await CheckSampleAsync(queue, size, token);
             }
             case Scenario.PublishConfirm:

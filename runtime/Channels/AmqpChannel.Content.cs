@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 
 namespace CoolAmqp.Channels;
@@ -77,7 +78,7 @@ internal sealed partial class AmqpChannel
     {
         if (_content != ContentKind.None)
         {
-            throw new AmqpFrameFormatException(
+            throw new ProtocolViolationException(
                 $"The broker sent {method} on channel {Id} before the previous message's content was complete.");
         }
 
@@ -89,7 +90,7 @@ internal sealed partial class AmqpChannel
     {
         if (_content == ContentKind.None || _headerSeen)
         {
-            throw new AmqpFrameFormatException($"Unexpected content header frame on channel {Id}.");
+            throw new ProtocolViolationException($"Unexpected content header frame on channel {Id}.");
         }
 
         ContentHeader.Reader header = ContentHeader.Read(payload);
@@ -118,7 +119,7 @@ internal sealed partial class AmqpChannel
     {
         if (!_headerSeen || _buffer is null)
         {
-            throw new AmqpFrameFormatException($"Unexpected content body frame on channel {Id}.");
+            throw new ProtocolViolationException($"Unexpected content body frame on channel {Id}.");
         }
 
         if (payload.Length > _bodyLength - _bodyReceived)

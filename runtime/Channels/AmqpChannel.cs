@@ -300,7 +300,7 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
             pending = _pending;
             if (pending is null || !pending.Expects(response.CommandId))
             {
-                throw new AmqpFrameFormatException(
+                throw new ProtocolViolationException(
                     $"The broker sent {MethodNames.Get(response.CommandId) ?? response.CommandId.ToString(System.Globalization.CultureInfo.InvariantCulture)} " +
                     $"on channel {Id}, which was not waiting for it.");
             }
@@ -343,7 +343,7 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
         {
             if (_state != ChannelState.Closing)
             {
-                throw new AmqpFrameFormatException($"The broker sent channel.close-ok on channel {Id}, which was not closing.");
+                throw new ProtocolViolationException($"The broker sent channel.close-ok on channel {Id}, which was not closing.");
             }
         }
 

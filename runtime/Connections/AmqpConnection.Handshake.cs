@@ -135,7 +135,7 @@ internal sealed partial class AmqpConnection
     {
         if (State != ConnectionState.Closing)
         {
-            throw new AmqpFrameFormatException("The broker sent connection.close-ok without a connection.close.");
+            throw new ProtocolViolationException("The broker sent connection.close-ok without a connection.close.");
         }
 
         _closeOk.TrySetResult();
@@ -188,7 +188,7 @@ internal sealed partial class AmqpConnection
     {
         if (State != expected)
         {
-            throw new AmqpFrameFormatException($"The broker sent {method} while the connection was {State}.");
+            throw new ProtocolViolationException($"The broker sent {method} while the connection was {State}.");
         }
     }
 

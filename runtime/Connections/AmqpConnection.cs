@@ -259,8 +259,13 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         catch (AmqpFrameFormatException ex)
         {
-            SendCloseBestEffort(ReplyCode.FrameError, ex.Message);
-            Break(new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex));
+            await CloseThenBreakAsync(ReplyCode.FrameError, ex.Message,
+                new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex)).ConfigureAwait(false);
+        }
+        catch (ProtocolViolationException ex)
+        {
+            await CloseThenBreakAsync(ReplyCode.UnexpectedFrame, ex.Message,
+                new ConnectionDeadException("The broker broke the protocol: " + ex.Message, ex)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
@@ -328,7 +333,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     {
         if (id == 0)
         {
-            throw new AmqpFrameFormatException($"The broker sent a {what} frame on channel 0.");
+            throw new ProtocolViolationException($"The broker sent a {what} frame on channel 0.");
         }
 
         AmqpChannel? channel = _channels.Get(id);
@@ -481,16 +486,20 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private void OnWriterFault(Exception ex) =>
         Break(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
 
-    private void SendCloseBestEffort(ReplyCode code, string text)
+    /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks.</summary>
+    private async Task CloseThenBreakAsync(ReplyCode code, string text, Exception reason)
     {
         try
         {
             _writer.WriteMethod(0, new ConnectionClose((ushort)code, Truncate(text), 0, 0));
+            await _writer.FlushAndStopAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
         }
         catch (ConnectionDeadException)
         {
             // Nothing to tell a peer we cannot reach.
         }
+
+        Break(reason);
     }
 
     internal static string Truncate(string text) => text.Length <= 200 ? text : text.Substring(0, 200);

@@ -51,7 +51,10 @@ internal sealed class FrameWriter
         _observer = observer;
         // No pipe backpressure: FlushAsync then always completes synchronously, and backpressure is ours
         // (WaitForCapacityAsync), so the I/O loop can always append control frames without waiting.
+        // Keep enough segments for everything up to the high-water mark, plus some slack.
+        int keep = (int)Math.Min(highWaterBytes / SegmentSize + 8, 1024);
         _pipe = new Pipe(new PipeOptions(
+            pool: new SegmentPool(SegmentSize, keep),
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
             minimumSegmentSize: SegmentSize,

@@ -200,7 +200,7 @@ internal readonly struct InboundMethodHandler : IClientMethodHandler
     {
         if (channel != 0)
         {
-            throw new AmqpFrameFormatException($"The broker sent {name} on channel {channel}; it belongs on channel 0.");
+            throw new ProtocolViolationException($"The broker sent {name} on channel {channel}; it belongs on channel 0.");
         }
     }
 }

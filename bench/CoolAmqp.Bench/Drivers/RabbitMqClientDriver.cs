@@ -99,6 +99,8 @@ internal sealed class RabbitMqClientDriver : IClientDriver
     public async Task<ConsumeResult> ConsumeAsync(string queue, int count, bool manualAck, ushort prefetch,
         int expectedBodySize, Measurement measurement, CancellationToken cancellationToken)
     {
+        // Timed from before the channel is opened: CoolAmqp's Consume opens its channel and sets QoS itself.
+        measurement.Start();
         var channel = await Connection.CreateChannelAsync(cancellationToken: cancellationToken);
         try
         {
@@ -134,7 +136,6 @@ internal sealed class RabbitMqClientDriver : IClientDriver
                 };
             }
 
-            measurement.Start();
             var tag = await channel.BasicConsumeAsync(queue, autoAck: !manualAck, consumer, cancellationToken);
             await done.Task.WaitAsync(cancellationToken);
             await channel.BasicCancelAsync(tag, noWait: false, cancellationToken);

@@ -1,0 +1,81 @@
+using System;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace CoolAmqp.Tests.Integration;
+
+/// <summary>The publish path allocates nothing per message in steady state (measured over the whole process, so
+/// the I/O loops count too).</summary>
+[TestFixture]
+[Category("Integration")]
+[NonParallelizable]
+public class AllocationTests
+{
+    private const int Count = 20_000;
+
+    // The measured loops resume with ConfigureAwait(false): a test runner's synchronization context allocates
+    // per posted continuation, which is the runner's cost, not the library's.
+    private static async Task<long> MeasureAsync(Func<Task> work)
+    {
+        await work().ConfigureAwait(false); // warm-up: pools, channels, JIT
+        GC.Collect();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        await work().ConfigureAwait(false);
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
+    }
+
+    [Test]
+    public async Task Plain_publishes_allocate_nothing_per_message()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("alloc-plain"), exclusive: true, arguments: new CoolAmqp.Framing.FieldTable { { "x-max-length", 10 } });
+        await cluster.DeclareAsync(queue);
+        // Big enough that the warm-up runs past the writer's high-water mark, so its segment pool is full.
+        var message = new Message(new byte[1000], new MessageProperties { ContentType = "application/octet-stream", DeliveryMode = 2 });
+        string routingKey = queue.Name;
+
+        long allocated = await MeasureAsync(async () =>
+        {
+            for (int i = 0; i < Count; i++)
+            {
+                await cluster.PublishAsync(message, routingKey: routingKey).ConfigureAwait(false);
+            }
+
+            await cluster.PublishAsync(message, routingKey: routingKey, confirm: true).ConfigureAwait(false);
+        });
+        TestContext.Out.WriteLine($"{allocated} bytes for {Count} publishes ({(double)allocated / Count:F2} per publish)");
+        Assert.That((double)allocated / Count, Is.LessThan(8), "bytes per publish");
+    }
+
+    [Test]
+    public async Task Confirmed_publishes_allocate_nothing_per_message()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("alloc-confirm"), exclusive: true, arguments: new CoolAmqp.Framing.FieldTable { { "x-max-length", 10 } });
+        await cluster.DeclareAsync(queue);
+        var message = new Message(new byte[100]);
+        string routingKey = queue.Name;
+        var window = new ValueTask[64];
+
+        long allocated = await MeasureAsync(async () =>
+        {
+            for (int i = 0; i < Count; i += window.Length)
+            {
+                for (int j = 0; j < window.Length; j++)
+                {
+                    // A window of confirms in flight, each awaited exactly once below.
+#pragma warning disable CA2012
+                    window[j] = cluster.PublishAsync(message, routingKey: routingKey, confirm: true);
+#pragma warning restore CA2012
+                }
+
+                for (int j = 0; j < window.Length; j++)
+                {
+                    await window[j].ConfigureAwait(false);
+                }
+            }
+        });
+        TestContext.Out.WriteLine($"{allocated} bytes for {Count} confirmed publishes ({(double)allocated / Count:F2} per publish)");
+        Assert.That((double)allocated / Count, Is.LessThan(8), "bytes per publish");
+    }
+}
