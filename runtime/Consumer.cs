@@ -206,10 +206,7 @@ public sealed partial class Consumer : IChannelHandler
                     return;
                 }
             }
-#pragma warning disable CA1031 // Whatever keeps the consumer from starting (a channel error, no free channel number, a
-                               // name that does not fit AMQP) goes to its ready task: never lost in a background task.
-            catch (Exception ex) when (ex is not ConnectionDeadException)
-#pragma warning restore CA1031
+            catch (AmqpException ex)
             {
                 LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
                 if (channel is not null)

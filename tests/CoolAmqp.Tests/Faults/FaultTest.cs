@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Threading;
 using System.Threading.Tasks;
+using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
@@ -167,6 +168,25 @@ public abstract class FaultTest
         Assert.That(error, Is.TypeOf<ConnectionDeadException>(), error.ToString());
         Assert.That(error.InnerException, Is.TypeOf<AmqpFrameFormatException>(), error.ToString());
         TestContext.Out.WriteLine("Frame error: " + error.InnerException!.Message);
+    }
+
+    /// <summary>The connection broke because the peer sent well-formed frames the protocol does not allow there: a
+    /// <see cref="ConnectionDeadException"/> caused by a <see cref="ProtocolViolationException"/>.</summary>
+    protected static void AssertProtocolViolation(Exception error)
+    {
+        AssertNoProgrammingErrors(error);
+        Assert.That(error, Is.TypeOf<ConnectionDeadException>(), error.ToString());
+        Assert.That(error.InnerException, Is.TypeOf<ProtocolViolationException>(), error.ToString());
+        TestContext.Out.WriteLine("Protocol violation: " + error.InnerException!.Message);
+    }
+
+    /// <summary>Before breaking, the client told the server why with connection.close and this reply code.</summary>
+    private protected async Task AssertClientSentCloseAsync(ServerConnection server, ReplyCode code)
+    {
+        InboundFrame close = await Within(server.WaitForMethodAsync(ConnectionClose.CommandIdValue, Deadline), 5,
+            "the client's connection.close");
+        Assert.That(close.Channel, Is.EqualTo(0));
+        Assert.That(ConnectionClose.Read(close.Arguments).ReplyCode, Is.EqualTo((ushort)code));
     }
 
     /// <summary>The connection died (socket closed, reset, heartbeat, timeout): a <see cref="ConnectionDeadException"/>.</summary>

@@ -1,14 +1,16 @@
 using System;
 using System.Threading.Tasks;
+using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using NUnit.Framework;
 
 namespace CoolAmqp.Tests.Faults;
 
 /// <summary>
-/// A server that sends bytes that are not AMQP: the connection breaks with
-/// <see cref="ConnectionDeadException"/> (inner <see cref="AmqpFrameFormatException"/>), and every waiter
-/// hears it — StartAsync, a pending RPC, pending confirmed publishes, and the event stream — without a hang,
+/// A server that sends bytes that are not AMQP: the connection tells the server why (connection.close 501
+/// FRAME_ERROR, or 505 UNEXPECTED_FRAME for well-formed frames out of order) and breaks with
+/// <see cref="ConnectionDeadException"/> (inner <see cref="AmqpFrameFormatException"/> or
+/// <see cref="ProtocolViolationException"/>), and every waiter hears it — StartAsync, a pending RPC, pending confirmed publishes, and the event stream — without a hang,
 /// an unobserved task or an IndexOutOfRangeException. Each broken frame is built from the very frame the client
 /// is waiting for, so a client that skipped a check would take it for its answer.
 /// </summary>
@@ -20,6 +22,17 @@ public class MalformedInputTests : FaultTest
     private const uint FrameMax = 4096;
 
     private static readonly Malformation[] All = Enum.GetValues<Malformation>();
+
+    /// <summary>What the break looks like: bytes that do not parse are a frame error; well-formed frames where
+    /// the protocol does not allow them (content without its method; any content on channel 0, which is all there
+    /// is during the handshake) are a protocol violation.</summary>
+    private static (Action<Exception> Assert, ReplyCode Code) Expected(Malformation kind, bool handshake) => kind switch
+    {
+        Malformation.HeaderWithoutDeliver or Malformation.BodyWithoutHeader => (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
+        Malformation.BodyLargerThanAnnounced or Malformation.HugeBodySize when handshake =>
+            (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
+        _ => (AssertFrameError, ReplyCode.FrameError),
+    };
 
     [Test]
     public async Task In_the_handshake_StartAsync_fails_with_a_frame_error([ValueSource(nameof(All))] Malformation kind)
@@ -35,10 +48,12 @@ public class MalformedInputTests : FaultTest
         // Before tune the client accepts frames up to its pre-tune limit; channel 0 is all there is.
         await connection.SendAsync(Malformed.Build(kind, ServerConnection.ConnectionStartFrame(), Frames.PreTuneFrameMax));
 
-        // Well before the 10 s connection timeout: the frame error itself ends the handshake.
-        AssertFrameError(await FailureOf(start, 3, "StartAsync"));
+        // Well before the 10 s connection timeout: the broken frame itself ends the handshake.
+        var (assert, code) = Expected(kind, handshake: true);
+        assert(await FailureOf(start, 3, "StartAsync"));
         Assert.That(cluster.IsConnected, Is.False);
-        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        await AssertConnectionLostAsync(cluster, assert);
+        await AssertClientSentCloseAsync(connection, code);
         await Within(connection.ClientGone, 5, "the client closing its socket");
     }
 
@@ -51,11 +66,13 @@ public class MalformedInputTests : FaultTest
         connection.On(QueueDeclare.CommandIdValue, f => connection.SendAsync(
             Malformed.Build(kind, Frames.Method(f.Channel, new QueueDeclareOk("faults-declared", 0, 0)), FrameMax)));
 
-        AssertFrameError(await FailureOf(cluster.DeclareAsync(new Queue("faults-declared")), 5, "DeclareAsync"));
-        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        var (assert, code) = Expected(kind, handshake: false);
+        assert(await FailureOf(cluster.DeclareAsync(new Queue("faults-declared")), 5, "DeclareAsync"));
+        await AssertConnectionLostAsync(cluster, assert);
+        await AssertClientSentCloseAsync(connection, code);
 
         // Later calls fail at once with the same cause rather than waiting for a connection that is gone.
-        AssertFrameError(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the break"));
+        assert(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the break"));
         await Within(connection.ClientGone, 5, "the client closing its socket");
         Assert.That(connection.ClientErrors, Is.Empty);
     }
@@ -79,13 +96,15 @@ public class MalformedInputTests : FaultTest
             "the publishes reaching the server");
         await connection.SendAsync(Malformed.Build(kind, Frames.Method(lastBody.Channel, new BasicAck(count, true)), FrameMax));
 
+        var (assert, code) = Expected(kind, handshake: false);
         foreach (Task publish in publishes)
         {
-            AssertFrameError(await FailureOf(publish, 5, "a confirmed publish"));
+            assert(await FailureOf(publish, 5, "a confirmed publish"));
         }
 
-        await AssertConnectionLostAsync(cluster, AssertFrameError);
-        AssertFrameError(await FailureOf(cluster.PublishAsync(new Message("late"u8.ToArray()), confirm: true).AsTask(), 2,
+        await AssertConnectionLostAsync(cluster, assert);
+        await AssertClientSentCloseAsync(connection, code);
+        assert(await FailureOf(cluster.PublishAsync(new Message("late"u8.ToArray()), confirm: true).AsTask(), 2,
             "a publish after the break"));
         Assert.That(connection.ClientErrors, Is.Empty);
     }

@@ -9,8 +9,8 @@ namespace CoolAmqp.Tests.Faults;
 
 /// <summary>
 /// Well-formed frames that make no sense where they come: an answer to a question not asked, a close-ok for a
-/// close not sent, a handshake method after the handshake, a hostile server-properties table. The runtime treats
-/// each as a broken peer (a frame error), except a confirm for a message it never published, which it ignores.
+/// close not sent, a handshake method after the handshake (each a protocol violation: connection.close 505), a
+/// hostile server-properties table (a frame error: 501); a confirm for a message never published is ignored.
 /// </summary>
 [TestFixture]
 [Category("Faults")]
@@ -51,8 +51,9 @@ public class ProtocolViolationTests : FaultTest
             _ => throw new ArgumentOutOfRangeException(nameof(answer)),
         }));
 
-        AssertFrameError(await FailureOf(cluster.DeclareAsync(new Queue("faults-wrong")), 5, "DeclareAsync"));
-        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        AssertProtocolViolation(await FailureOf(cluster.DeclareAsync(new Queue("faults-wrong")), 5, "DeclareAsync"));
+        await AssertConnectionLostAsync(cluster, AssertProtocolViolation);
+        await AssertClientSentCloseAsync(connection, ReplyCode.UnexpectedFrame);
         await Within(connection.ClientGone, 5, "the client closing its socket");
         Assert.That(connection.ClientErrors, Is.Empty);
     }
@@ -110,6 +111,7 @@ public class ProtocolViolationTests : FaultTest
 
         AssertFrameError(await FailureOf(start, 3, "StartAsync"));
         await AssertConnectionLostAsync(cluster, AssertFrameError);
+        await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
     }
 
     private static byte[] Long(int value)
