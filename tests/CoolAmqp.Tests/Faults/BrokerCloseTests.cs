@@ -94,9 +94,7 @@ public class BrokerCloseTests : FaultTest
         await using var server = new ScriptedServer();
         var (cluster, connection) = await OpenAsync(server, frameMax: frameMax);
         await using var _ = cluster;
-        var (consumer, ready) = cluster.Consume(new Queue("faults-running"));
-        await Within(ready, 5, "the consumer going online");
-        ushort channel = (await connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline)).Channel;
+        var (consumer, channel) = await ConsumeAsync(cluster, connection, "faults-running");
 
         await connection.SendMethodAsync(channel, new ChannelClose((ushort)ReplyCode.PreconditionFailed,
             "PRECONDITION_FAILED - unknown delivery tag 42", 60, 80));
@@ -109,13 +107,7 @@ public class BrokerCloseTests : FaultTest
             "a second basic.consume");
         Assert.That(await Within(WaitForStateAsync(consumer, ConsumerState.Online), 5, "the consumer going online again"), Is.True);
         await connection.SendAsync(Frames.Delivery(again.Channel, connection.ConsumerTagOf(again.Channel), 1, "after"u8, frameMax));
-        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
-        Assert.That(e, Is.TypeOf<MessageReceived>());
-        using (ReceivedMessage message = ((MessageReceived)e).Message)
-        {
-            Assert.That(message.Body.ToArray(), Is.EqualTo("after"u8.ToArray()));
-        }
-
+        await AssertReceivesAsync(cluster, "after"u8.ToArray());
         Assert.That(cluster.IsConnected, Is.True);
         Assert.That(connection.ClientErrors, Is.Empty);
     }

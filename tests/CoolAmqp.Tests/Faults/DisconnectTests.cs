@@ -24,21 +24,13 @@ public class DisconnectTests : FaultTest
         await using var _ = cluster;
 
         // No callback: messages and the loss come through the one ordered event stream.
-        var (consumer, ready) = cluster.Consume(new Queue("faults-big"), bodyReceiveMode: bodyMode);
-        await Within(ready, 5, "the consumer going online");
-        InboundFrame consume = await connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline);
-        ushort channel = consume.Channel;
+        var (consumer, channel) = await ConsumeAsync(cluster, connection, "faults-big", bodyReceiveMode: bodyMode);
         string tag = connection.ConsumerTagOf(channel);
 
         // One whole message first, so we know deliveries do get through.
         byte[] small = "whole message"u8.ToArray();
         await connection.SendAsync(Frames.Delivery(channel, tag, 1, small, FrameMax));
-        ClusterEvent first = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
-        Assert.That(first, Is.TypeOf<MessageReceived>());
-        using (ReceivedMessage message = ((MessageReceived)first).Message)
-        {
-            Assert.That(message.Body.ToArray(), Is.EqualTo(small));
-        }
+        await AssertReceivesAsync(cluster, small);
 
         // Then 1 MiB announced, and the connection ends after half of it and half a frame more.
         byte[] big = new byte[1024 * 1024];
@@ -64,9 +56,7 @@ public class DisconnectTests : FaultTest
         var (cluster, connection) = await OpenAsync(server, frameMax: FrameMax);
         await using var _ = cluster;
         var received = new ConcurrentQueue<int>();
-        var (_, ready) = cluster.Consume(new Queue("faults-big-callback"), m => received.Enqueue(m.Body.Length));
-        await Within(ready, 5, "the consumer going online");
-        ushort channel = (await connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline)).Channel;
+        var (_, channel) = await ConsumeAsync(cluster, connection, "faults-big-callback", m => received.Enqueue(m.Body.Length));
 
         byte[] delivery = Frames.Delivery(channel, connection.ConsumerTagOf(channel), 1, new byte[512 * 1024], FrameMax);
         await connection.SendAsync(delivery.AsMemory(0, delivery.Length - 10));

@@ -143,19 +143,38 @@ public abstract class FaultTest
 
     // ---- setting up against the scripted server ----
 
+    /// <summary>Starts <paramref name="cluster"/> against <paramref name="server"/> and accepts the connection;
+    /// nothing is read or sent yet, so the test scripts the server's side of the handshake.</summary>
+    /// <returns>StartAsync's task and the server's side of the connection.</returns>
+    private protected async Task<(Task Start, ServerConnection Server)> BeginStartAsync(Cluster cluster, ScriptedServer server,
+        TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
+        Task start = cluster.StartAsync(timeout: timeout, cancellationToken: cancellationToken);
+        return (start, await Within(accepted, 5, "accepting the client"));
+    }
+
     /// <summary>A cluster connected to <paramref name="server"/> through a full handshake, and the server's side
     /// of that connection, answering like a broker.</summary>
     private protected async Task<(Cluster Cluster, ServerConnection Server)> OpenAsync(ScriptedServer server, ushort heartbeat = 0,
-        uint frameMax = 131072, int? clientHeartbeat = null)
+        uint frameMax = 131072, int? clientHeartbeat = null, ushort channelMax = 2047, ClusterOptions? options = null)
     {
-        var cluster = new Cluster(server.Node(clientHeartbeat), Options());
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
-        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(5));
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
-        await Within(connection.HandshakeAsync(Deadline, heartbeat, frameMax), 5, "the handshake");
+        var cluster = new Cluster(server.Node(clientHeartbeat), options ?? Options());
+        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(5));
+        await Within(connection.HandshakeAsync(Deadline, heartbeat, frameMax, channelMax), 5, "the handshake");
         connection.StartResponder();
         await Within(start, 5, "StartAsync");
         return (cluster, connection);
+    }
+
+    /// <summary>A consumer of <paramref name="queue"/> that went online, and the channel its basic.consume came on.</summary>
+    private protected async Task<(Consumer Consumer, ushort Channel)> ConsumeAsync(Cluster cluster, ServerConnection server,
+        string queue, Action<ReceivedMessage>? onMessage = null, BodyReceiveMode bodyReceiveMode = BodyReceiveMode.Copied)
+    {
+        var (consumer, ready) = cluster.Consume(new Queue(queue), onMessage, bodyReceiveMode: bodyReceiveMode);
+        await Within(ready, 5, "the consumer going online");
+        InboundFrame consume = await Within(server.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
+        return (consumer, consume.Channel);
     }
 
     // ---- asserting the outcome ----
@@ -167,6 +186,7 @@ public abstract class FaultTest
         AssertNoProgrammingErrors(error);
         Assert.That(error, Is.TypeOf<ConnectionDeadException>(), error.ToString());
         Assert.That(error.InnerException, Is.TypeOf<AmqpFrameFormatException>(), error.ToString());
+        Assert.That(error.Message, Does.Contain("malformed"), "the reason says what was wrong");
         TestContext.Out.WriteLine("Frame error: " + error.InnerException!.Message);
     }
 
@@ -207,6 +227,15 @@ public abstract class FaultTest
                 .And.Not.InstanceOf<InvalidCastException>()
                 .And.Not.InstanceOf<AggregateException>(), error.ToString());
         }
+    }
+
+    /// <summary>The next event is a message with exactly this body.</summary>
+    protected static async Task AssertReceivesAsync(Cluster cluster, byte[] body)
+    {
+        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
+        Assert.That(e, Is.TypeOf<MessageReceived>());
+        using ReceivedMessage message = ((MessageReceived)e).Message;
+        Assert.That(message.Body.ToArray(), Is.EqualTo(body));
     }
 
     /// <summary>The cluster reported the loss as an event; <paramref name="reason"/> checks why.</summary>

@@ -15,14 +15,8 @@ public class LimitTests : FaultTest
     public async Task A_consumer_beyond_channel_max_fails_its_ready_task_instead_of_hanging()
     {
         await using var server = new ScriptedServer();
-        var cluster = new Cluster(server.Node(), Options());
+        var (cluster, connection) = await OpenAsync(server, channelMax: 2);
         await using var _ = cluster;
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
-        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(5));
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
-        await Within(connection.HandshakeAsync(Deadline, channelMax: 2), 5, "the handshake");
-        connection.StartResponder();
-        await Within(start, 5, "StartAsync");
 
         var (_, first) = cluster.Consume(new Queue("faults-1"));
         var (_, second) = cluster.Consume(new Queue("faults-2"));
@@ -47,19 +41,14 @@ public class LimitTests : FaultTest
         await using var server = new ScriptedServer();
         var (cluster, connection) = await OpenAsync(server, frameMax: frameMax);
         await using var _ = cluster;
-        var (_, ready) = cluster.Consume(new Queue("faults-exact"));
-        await Within(ready, 5, "the consumer going online");
-        ushort channel = (await connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline)).Channel;
+        var (_, channel) = await ConsumeAsync(cluster, connection, "faults-exact");
 
         byte[] body = new byte[3 * (frameMax - 8)];
         Random.Shared.NextBytes(body);
         byte[] delivery = Frames.Delivery(channel, connection.ConsumerTagOf(channel), 1, body, frameMax);
         await connection.SendAsync(delivery);
 
-        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
-        Assert.That(e, Is.TypeOf<MessageReceived>());
-        using ReceivedMessage message = ((MessageReceived)e).Message;
-        Assert.That(message.Body.ToArray(), Is.EqualTo(body));
+        await AssertReceivesAsync(cluster, body);
     }
     [Test]
     public async Task A_consumer_of_a_queue_name_that_does_not_fit_AMQP_fails_its_ready_task()

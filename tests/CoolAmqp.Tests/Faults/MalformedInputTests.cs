@@ -25,13 +25,41 @@ public class MalformedInputTests : FaultTest
 
     /// <summary>What the break looks like: bytes that do not parse are a frame error; well-formed frames where
     /// the protocol does not allow them (content without its method; any content on channel 0, which is all there
-    /// is during the handshake) are a protocol violation.</summary>
-    private static (Action<Exception> Assert, ReplyCode Code) Expected(Malformation kind, bool handshake) => kind switch
+    /// is during the handshake) are a protocol violation. Either way the reason names what was wrong.</summary>
+    private static (Action<Exception> Assert, ReplyCode Code) Expected(Malformation kind, bool handshake)
     {
-        Malformation.HeaderWithoutDeliver or Malformation.BodyWithoutHeader => (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
-        Malformation.BodyLargerThanAnnounced or Malformation.HugeBodySize when handshake =>
-            (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
-        _ => (AssertFrameError, ReplyCode.FrameError),
+        var (kindOf, code) = kind switch
+        {
+            Malformation.HeaderWithoutDeliver or Malformation.BodyWithoutHeader => (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
+            Malformation.BodyLargerThanAnnounced or Malformation.HugeBodySize when handshake =>
+                (AssertProtocolViolation, ReplyCode.UnexpectedFrame),
+            _ => ((Action<Exception>)AssertFrameError, ReplyCode.FrameError),
+        };
+        string named = Named(kind, handshake);
+        return (error =>
+        {
+            kindOf(error);
+            Assert.That(error.Message, Does.Contain(named), "the reason names what was wrong");
+        }, code);
+    }
+
+    private static string Named(Malformation kind, bool handshake) => kind switch
+    {
+        Malformation.BadFrameEnd => "frame-end",
+        Malformation.UnknownFrameType => "frame type 9",
+        Malformation.FrameOverFrameMax => "frame-max",
+        Malformation.TruncatedArguments => "Truncated input",
+        Malformation.UnknownClass => "Unknown AMQP method (99,",
+        Malformation.UnknownMethod => ", 99)",
+        Malformation.HeaderWithoutDeliver => "content header",
+
+        // During the handshake the basic.deliver before the content is already on the wrong channel.
+        Malformation.BodyWithoutHeader or Malformation.BodyLargerThanAnnounced or Malformation.HugeBodySize when handshake =>
+            "basic.deliver",
+        Malformation.BodyWithoutHeader => "content body",
+        Malformation.BodyLargerThanAnnounced => "more body bytes than the 4 announced",
+        Malformation.HugeBodySize => "a body of 9223372036854775807 bytes",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
     [Test]
@@ -39,9 +67,7 @@ public class MalformedInputTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
-        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
+        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
         await connection.ReadProtocolHeaderAsync(Deadline);
         connection.StartRecording();
 

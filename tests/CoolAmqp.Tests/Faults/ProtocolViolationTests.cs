@@ -51,8 +51,19 @@ public class ProtocolViolationTests : FaultTest
             _ => throw new ArgumentOutOfRangeException(nameof(answer)),
         }));
 
+        string sent = answer switch
+        {
+            WrongAnswer.OtherMethodsResponse => "queue.bind-ok",
+            WrongAnswer.CloseOkWithoutClose => "channel.close-ok",
+            WrongAnswer.TuneAfterOpen => "connection.tune",
+            WrongAnswer.StartAfterOpen => "connection.start",
+            WrongAnswer.ConnectionMethodOnAChannel => "connection.blocked",
+            _ => throw new ArgumentOutOfRangeException(nameof(answer)),
+        };
+
         AssertProtocolViolation(await FailureOf(cluster.DeclareAsync(new Queue("faults-wrong")), 5, "DeclareAsync"));
-        await AssertConnectionLostAsync(cluster, AssertProtocolViolation);
+        ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertProtocolViolation);
+        Assert.That(lost.Reason!.Message, Does.Contain(sent), "the reason names the method that did not belong");
         await AssertClientSentCloseAsync(connection, ReplyCode.UnexpectedFrame);
         await Within(connection.ClientGone, 5, "the client closing its socket");
         Assert.That(connection.ClientErrors, Is.Empty);
@@ -93,9 +104,7 @@ public class ProtocolViolationTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
-        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
+        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
         await connection.ReadProtocolHeaderAsync(Deadline);
         connection.StartRecording();
 

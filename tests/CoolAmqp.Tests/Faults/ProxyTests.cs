@@ -170,12 +170,7 @@ public class ProxyTests : FaultTest
         _proxy.Resume();
 
         await Within(publish, 5, "the confirm after the stall");
-        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
-        Assert.That(e, Is.TypeOf<MessageReceived>());
-        using (ReceivedMessage received = ((MessageReceived)e).Message)
-        {
-            Assert.That(received.Body.ToArray(), Is.EqualTo(message.Body.ToArray()));
-        }
+        await AssertReceivesAsync(cluster, message.Body.ToArray());
 
         Assert.That(cluster.IsConnected, Is.True);
     }

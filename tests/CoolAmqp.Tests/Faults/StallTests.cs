@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -12,7 +13,7 @@ namespace CoolAmqp.Tests.Faults;
 /// <summary>
 /// A server that stops answering: in the handshake (StartAsync's timeout ends it), after open with heartbeats
 /// negotiated (the heartbeat monitor ends it, and everything pending fails), and mid-RPC (a cancelled call
-/// leaves the channel consistent).
+/// leaves the channel consistent); and a server that holds the client back (connection.blocked, channel.flow).
 /// </summary>
 [TestFixture]
 [Category("Faults")]
@@ -26,10 +27,8 @@ public class StallTests : FaultTest
         TimeSpan timeout = TimeSpan.FromSeconds(1);
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
         var clock = Stopwatch.StartNew();
-        Task start = cluster.StartAsync(timeout: timeout);
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
+        var (start, connection) = await BeginStartAsync(cluster, server, timeout);
         await Within(connection.HandshakeAsync(Deadline, stall: stall), 5, "the partial handshake");
         connection.StartRecording();
 
@@ -48,10 +47,8 @@ public class StallTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        Task start = cluster.StartAsync(timeout: TimeSpan.FromSeconds(10), cancellationToken: cancel.Token);
-        ServerConnection connection = await Within(accepted, 5, "accepting the client");
+        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10), cancel.Token);
         await Within(connection.HandshakeAsync(Deadline, stall: HandshakeStall.BeforeTune), 5, "the partial handshake");
         connection.StartRecording();
 
@@ -95,9 +92,16 @@ public class StallTests : FaultTest
         await Within(cluster.PublishAsync(new Message("one"u8.ToArray()), routingKey: "faults-hb", confirm: true).AsTask(), 5,
             "a confirmed publish");
 
-        // Alive for longer than two intervals as long as the server's heartbeats come, even with nothing else.
-        await Task.Delay(TimeSpan.FromSeconds(2.5 * heartbeat), Deadline);
+        // Alive for longer than two intervals as long as the server's heartbeats come, even with nothing else;
+        // meanwhile the idle client sends heartbeats and nothing else.
+        int sentBeforeIdle = connection.Count(f => f.Type != FrameType.Heartbeat);
+        long idleSince = Environment.TickCount64;
+        await Task.Delay(TimeSpan.FromSeconds(3.0 * heartbeat), Deadline);
         Assert.That(cluster.IsConnected, Is.True, "the server's heartbeats should keep the connection alive");
+        Assert.That(connection.Count(f => f.Type == FrameType.Heartbeat && f.At >= idleSince), Is.GreaterThanOrEqualTo(3),
+            "client heartbeats while idle: one every half interval");
+        Assert.That(connection.Count(f => f.Type != FrameType.Heartbeat), Is.EqualTo(sentBeforeIdle),
+            "an idle client sends nothing but heartbeats");
 
         connection.Silent = true;
         long silentSince = connection.LastSentTicks;
@@ -109,7 +113,9 @@ public class StallTests : FaultTest
         AssertConnectionDead(error);
         Assert.That(error.Message, Does.Contain("heartbeat"));
         AssertConnectionDead(await FailureOf(publish, 2, "the pending confirmed publish"));
-        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        Assert.That(lost.Reason!.Message, Does.Contain("heartbeat"));
+        Assert.That(cluster.IsConnected, Is.False);
 
         // Spec 4.2.7: dead after two intervals of silence; the check runs every half interval, plus some slack.
         Assert.That(deadAfter, Is.GreaterThanOrEqualTo(2.0 * heartbeat * 0.9).And.LessThan(2.0 * heartbeat + 1.5),
@@ -195,29 +201,52 @@ public class StallTests : FaultTest
     }
 
     [Test]
-    public async Task Channel_flow_off_holds_publishes_until_flow_is_on_again()
+    public async Task Connection_blocked_and_unblocked_reach_OnBlocked_and_IsBlocked()
+    {
+        using var states = new BlockingCollection<bool>();
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, options: Options() with { OnBlocked = states.Add });
+        await using var _ = cluster;
+
+        await connection.SendMethodAsync(0, new ConnectionBlocked("low on memory"));
+        Assert.That(states.TryTake(out bool blocked, TimeSpan.FromSeconds(5)), Is.True, "OnBlocked after connection.blocked");
+        Assert.Multiple(() =>
+        {
+            Assert.That(blocked, Is.True);
+            Assert.That(cluster.IsBlocked, Is.True);
+        });
+
+        await connection.SendMethodAsync(0, new ConnectionUnblocked());
+        Assert.That(states.TryTake(out bool unblocked, TimeSpan.FromSeconds(5)), Is.True, "OnBlocked after connection.unblocked");
+        Assert.Multiple(() =>
+        {
+            Assert.That(unblocked, Is.False);
+            Assert.That(cluster.IsBlocked, Is.False);
+            Assert.That(cluster.IsConnected, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Channel_flow_off_holds_publishes_until_flow_is_on_again([Values] bool confirm)
     {
         await using var server = new ScriptedServer();
         var (cluster, connection) = await OpenAsync(server);
         await using var _ = cluster;
-        connection.AckPublishes = true;
-        await Within(cluster.PublishAsync(new Message("1"u8.ToArray()), routingKey: "faults", confirm: true).AsTask(), 5,
-            "a first confirmed publish");
-        ushort channel = (await connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline)).Channel;
+        ushort channel = await PublishThenFlowOffAsync(cluster, connection, confirm);
 
-        await connection.SendMethodAsync(channel, new ChannelFlow(false));
-        InboundFrame flowOk = await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline), 5,
-            "the client's channel.flow-ok");
-        Assert.That(ChannelFlowOk.Read(flowOk.Arguments).Active, Is.False);
-        Task held = cluster.PublishAsync(new Message("2"u8.ToArray()), routingKey: "faults", confirm: true).AsTask();
+        int sent = connection.Count(f => f.Type != FrameType.Heartbeat);
+        Task held = cluster.PublishAsync(new Message("2"u8.ToArray()), routingKey: "faults", confirm: confirm).AsTask();
         await Task.Delay(300, Deadline);
         Assert.That(held.IsCompleted, Is.False);
-        Assert.That(connection.Count(f => f.CommandId == BasicPublish.CommandIdValue), Is.EqualTo(1),
+        Assert.That(connection.Count(f => f.Type != FrameType.Heartbeat), Is.EqualTo(sent),
             "nothing may be published while flow is off");
 
         await connection.SendMethodAsync(channel, new ChannelFlow(true));
+        InboundFrame flowOk = await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline, occurrence: 2), 5,
+            "the client's second channel.flow-ok");
+        Assert.That(ChannelFlowOk.Read(flowOk.Arguments).Active, Is.True);
         await Within(held, 5, "the held publish");
-        Assert.That(connection.Count(f => f.CommandId == BasicPublish.CommandIdValue), Is.EqualTo(2));
+        await Within(connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline, occurrence: 2), 5, "the held basic.publish");
     }
 
     [Test]
@@ -227,12 +256,7 @@ public class StallTests : FaultTest
         await using var server = new ScriptedServer();
         var (cluster, connection) = await OpenAsync(server);
         await using var _ = cluster;
-        connection.AckPublishes = true;
-        await Within(cluster.PublishAsync(new Message("1"u8.ToArray()), routingKey: "faults", confirm: true).AsTask(), 5,
-            "a first confirmed publish");
-        ushort channel = (await connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline)).Channel;
-        await connection.SendMethodAsync(channel, new ChannelFlow(false));
-        await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline), 5, "the client's channel.flow-ok");
+        await PublishThenFlowOffAsync(cluster, connection, confirm: true);
         Task? held = waiting == 1
             ? cluster.PublishAsync(new Message("2"u8.ToArray()), routingKey: "faults", confirm: true).AsTask()
             : null;
@@ -243,5 +267,22 @@ public class StallTests : FaultTest
         {
             AssertConnectionDead(await FailureOf(held, 3, "the held publish"));
         }
+    }
+
+    /// <summary>Publishes once (which opens the publishing channel), then turns flow off on that channel.</summary>
+    /// <returns>The publishing channel.</returns>
+    private async Task<ushort> PublishThenFlowOffAsync(Cluster cluster, ServerConnection connection, bool confirm)
+    {
+        connection.AckPublishes = true;
+        await Within(cluster.PublishAsync(new Message("1"u8.ToArray()), routingKey: "faults", confirm: confirm).AsTask(), 5,
+            "a first publish");
+        ushort channel = (await Within(connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline), 5, "basic.publish")).Channel;
+        await Within(connection.WaitForAsync(f => f.Type == FrameType.Body && f.Channel == channel, Deadline), 5, "the first body");
+
+        await connection.SendMethodAsync(channel, new ChannelFlow(false));
+        InboundFrame flowOk = await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline), 5,
+            "the client's channel.flow-ok");
+        Assert.That(ChannelFlowOk.Read(flowOk.Arguments).Active, Is.False);
+        return channel;
     }
 }
