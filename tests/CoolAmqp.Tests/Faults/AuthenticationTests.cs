@@ -18,8 +18,7 @@ public class AuthenticationTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
-        await Within(connection.HandshakeAsync(Deadline, stall: HandshakeStall.BeforeTune), 5, "the handshake up to start-ok");
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeTune, TimeSpan.FromSeconds(10));
         connection.Drop();
 
         Exception error = await FailureOf(start, 3, "StartAsync");
@@ -33,9 +32,7 @@ public class AuthenticationTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
-        await connection.ReadProtocolHeaderAsync(Deadline);
-        connection.StartRecording();
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
         await connection.SendMethodAsync(0, new ConnectionStart(0, 9, null, "SCRAM-SHA-256"u8.ToArray(), "en_US"u8.ToArray()));
 
         Exception error = await FailureOf(start, 3, "StartAsync");

@@ -146,12 +146,26 @@ public abstract class FaultTest
     /// <summary>Starts <paramref name="cluster"/> against <paramref name="server"/> and accepts the connection;
     /// nothing is read or sent yet, so the test scripts the server's side of the handshake.</summary>
     /// <returns>StartAsync's task and the server's side of the connection.</returns>
-    private protected async Task<(Task Start, ServerConnection Server)> BeginStartAsync(Cluster cluster, ScriptedServer server,
+    private async Task<(Task Start, ServerConnection Server)> BeginStartAsync(Cluster cluster, ScriptedServer server,
         TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         Task<ServerConnection> accepted = server.AcceptAsync(Deadline);
         Task start = cluster.StartAsync(timeout: timeout, cancellationToken: cancellationToken);
         return (start, await Within(accepted, 5, "accepting the client"));
+    }
+
+    /// <summary>Starts <paramref name="cluster"/> against <paramref name="server"/>, whose side of the handshake
+    /// stops where <paramref name="stall"/> says (<see cref="HandshakeStall.BeforeStart"/>: after the protocol
+    /// header, for a test that sends the rest itself); from there the server records what the client sends and
+    /// answers nothing.</summary>
+    /// <returns>StartAsync's task and the server's side of the connection.</returns>
+    private protected async Task<(Task Start, ServerConnection Server)> StartStalledAsync(Cluster cluster, ScriptedServer server,
+        HandshakeStall stall, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var (start, connection) = await BeginStartAsync(cluster, server, timeout, cancellationToken);
+        await Within(connection.HandshakeAsync(Deadline, stall: stall), 5, "the partial handshake");
+        connection.StartRecording();
+        return (start, connection);
     }
 
     /// <summary>A cluster connected to <paramref name="server"/> through a full handshake, and the server's side

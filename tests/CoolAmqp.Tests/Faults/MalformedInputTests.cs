@@ -67,9 +67,7 @@ public class MalformedInputTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
-        await connection.ReadProtocolHeaderAsync(Deadline);
-        connection.StartRecording();
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
 
         // Before tune the client accepts frames up to its pre-tune limit; channel 0 is all there is.
         await connection.SendAsync(Malformed.Build(kind, ServerConnection.ConnectionStartFrame(), Frames.PreTuneFrameMax));

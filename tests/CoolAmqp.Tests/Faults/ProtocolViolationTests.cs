@@ -104,9 +104,7 @@ public class ProtocolViolationTests : FaultTest
     {
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
-        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10));
-        await connection.ReadProtocolHeaderAsync(Deadline);
-        connection.StartRecording();
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
 
         // connection.start: version 0-9, the table, mechanisms "PLAIN", locales "en_US".
         var payload = new List<byte> { 0, 10, 0, 10, 0, 9 };

@@ -28,9 +28,7 @@ public class StallTests : FaultTest
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
         var clock = Stopwatch.StartNew();
-        var (start, connection) = await BeginStartAsync(cluster, server, timeout);
-        await Within(connection.HandshakeAsync(Deadline, stall: stall), 5, "the partial handshake");
-        connection.StartRecording();
+        var (start, connection) = await StartStalledAsync(cluster, server, stall, timeout);
 
         Exception error = await FailureOf(start, 5, "StartAsync");
         TimeSpan took = clock.Elapsed;
@@ -48,9 +46,8 @@ public class StallTests : FaultTest
         await using var server = new ScriptedServer();
         await using var cluster = new Cluster(server.Node(), Options());
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-        var (start, connection) = await BeginStartAsync(cluster, server, TimeSpan.FromSeconds(10), cancel.Token);
-        await Within(connection.HandshakeAsync(Deadline, stall: HandshakeStall.BeforeTune), 5, "the partial handshake");
-        connection.StartRecording();
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeTune, TimeSpan.FromSeconds(10),
+            cancel.Token);
 
         Exception error = await FailureOf(start, 3, "StartAsync");
         Assert.That(error, Is.InstanceOf<OperationCanceledException>(), error.ToString());
