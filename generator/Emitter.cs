@@ -381,11 +381,6 @@ internal static class Emitter
             writer.WriteLine("int position = 0;");
         }
 
-        if (NeedsStart(plans))
-        {
-            writer.WriteLine("int start;");
-        }
-
         foreach (FieldPlan plan in plans)
         {
             FieldModel field = plan.Field;
@@ -422,34 +417,13 @@ internal static class Emitter
         writer.CloseBlock();
     }
 
-    /// <summary>
-    /// Reads one non-bit field at <c>position</c>. Wire's span readers take <c>ref int position</c> without
-    /// <c>scoped</c>, so the compiler assumes their result may capture the local and forbids storing it in the
-    /// reader; the reader therefore lets Wire validate and advance, then re-slices the validated range itself.
-    /// </summary>
+    /// <summary>Reads one non-bit field at <c>position</c>; reserved fields are checked and skipped.</summary>
     private static void EmitRead(SourceWriter writer, FieldPlan plan, string source, string what)
     {
         FieldModel field = plan.Field;
-        string read = $"Wire.{ReadMethod(field.Type)}({source}, ref position, {what})";
-        int prefix = field.Type switch
-        {
-            AmqpType.ShortStr => 1,
-            AmqpType.LongStr or AmqpType.Table => 4,
-            _ => 0,
-        };
-        if (field.Reserved || prefix == 0)
-        {
-            writer.WriteLine($"{(field.Reserved ? "_" : ReaderStorage(plan))} = {read};");
-            return;
-        }
-
-        writer.WriteLine($"start = position + {prefix};");
-        writer.WriteLine($"_ = {read};");
-        writer.WriteLine($"{ReaderStorage(plan)} = {source}.Slice(start, position - start);");
+        string target = field.Reserved ? "_" : ReaderStorage(plan);
+        writer.WriteLine($"{target} = Wire.{ReadMethod(field.Type)}({source}, ref position, {what});");
     }
-
-    private static bool NeedsStart(IEnumerable<FieldPlan> plans) =>
-        plans.Any(p => !p.Field.Reserved && p.Field.Type is AmqpType.ShortStr or AmqpType.LongStr or AmqpType.Table);
 
     private static string ReaderStorage(FieldPlan plan) =>
         plan.Field.Type is AmqpType.ShortStr or AmqpType.Table ? plan.Property + "Bytes" : plan.Property;
@@ -617,11 +591,6 @@ internal static class Emitter
         writer.WriteLine("internal Reader(ReadOnlySpan<byte> source)");
         writer.OpenBlock();
         writer.WriteLine("int position = 0;");
-        if (NeedsStart(plans))
-        {
-            writer.WriteLine("int start;");
-        }
-
         writer.WriteLine($"Flags = Wire.ReadShort(source, ref position, {Literal(amqpClass.Name + " property flags")});");
         writer.WriteLine("if ((Flags & ~KnownFlags) != 0)");
         writer.OpenBlock();

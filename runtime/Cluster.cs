@@ -124,6 +124,17 @@ public sealed partial class Cluster : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Fails the wait for the first connection. Operations that wait for it get the error; the caller of
+    /// StartAsync got it already, so it is marked observed: otherwise it would resurface as an unobserved task
+    /// exception when nobody calls an operation afterwards.</summary>
+    private void FailConnected(Exception error)
+    {
+        if (_connected.TrySetException(error))
+        {
+            _ = _connected.Task.Exception;
+        }
+    }
+
     private void LogStartFailedInBackground(AggregateException error) =>
         LogStartFailed(_logger, error.InnerException?.Message ?? error.Message, error.InnerException ?? error);
 
@@ -139,7 +150,7 @@ public sealed partial class Cluster : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            _connected.TrySetException(ex);
+            FailConnected(ex);
             cancellationToken.ThrowIfCancellationRequested();
             throw;
         }
@@ -214,7 +225,7 @@ public sealed partial class Cluster : IAsyncDisposable
             consumer.OnShutdown();
         }
 
-        _connected.TrySetException(new ConnectionDeadException("The cluster was shut down."));
+        FailConnected(new ConnectionDeadException("The cluster was shut down."));
         _events.Writer.TryComplete();
         lock (_sync)
         {

@@ -105,8 +105,9 @@ public sealed partial class Consumer : IChannelHandler
     }
 
     /// <summary>Completes when the consumer first goes online; fails with the <see cref="AmqpException"/> or
-    /// <see cref="ConnectionDeadException"/> that kept it from doing so, or is cancelled by
-    /// <see cref="CancelAsync"/>.</summary>
+    /// <see cref="ConnectionDeadException"/> that kept it from doing so (or <see cref="InvalidOperationException"/>
+    /// when every channel number the broker allows is in use, <see cref="ArgumentException"/> when the queue name
+    /// does not fit AMQP), or is cancelled by <see cref="CancelAsync"/>.</summary>
     public Task Ready => _ready.Task;
 
     // ---- the state machine ----

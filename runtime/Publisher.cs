@@ -135,7 +135,15 @@ internal sealed partial class Publisher : IChannelHandler
                 return new ValueTask<AmqpChannel>(open);
             }
 
-            opening = _opening ??= OpenAsync();
+            if (_opening is null)
+            {
+                _opening = OpenAsync();
+                // A caller may stop waiting (cancellation); a failure of the opening then still counts as seen.
+                _ = _opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            opening = _opening;
         }
 
         return new ValueTask<AmqpChannel>(opening.WaitAsync(cancellationToken));

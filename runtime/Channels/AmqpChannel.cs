@@ -168,8 +168,12 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
                 // The response is still coming and must not be taken for the next call's: keep the gate until it
                 // arrives (or the channel closes).
                 gateHandedOff = true;
-                _ = pending.Task.ContinueWith(static (_, gate) => ((SemaphoreSlim)gate!).Release(), _rpcGate,
-                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // Nobody awaits it any more: its failure (the channel closing) is looked at here.
+                _ = pending.Task.ContinueWith(static (t, gate) =>
+                {
+                    _ = t.Exception;
+                    ((SemaphoreSlim)gate!).Release();
+                }, _rpcGate, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 throw;
             }
         }
@@ -409,7 +413,11 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
         // frame reaches this channel again once it is out of the table.
         Exception failure = reason ?? new ConnectionDeadException($"Channel {Id} was closed.");
         pending?.TrySetException(failure);
-        flow?.TrySetException(failure);
+        if (flow is not null && flow.TrySetException(failure))
+        {
+            // Publishers waiting for flow get the failure; when none waits it must not resurface as unobserved.
+            _ = flow.Task.Exception;
+        }
         _closed.TrySetResult(reason);
         try
         {

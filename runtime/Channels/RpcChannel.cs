@@ -40,7 +40,15 @@ internal sealed class RpcChannel : IChannelHandler
                 return Task.FromResult(open);
             }
 
-            opening = _opening ??= OpenAsync();
+            if (_opening is null)
+            {
+                _opening = OpenAsync();
+                // A caller may stop waiting (cancellation); a failure of the opening then still counts as seen.
+                _ = _opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            opening = _opening;
         }
 
         return opening.WaitAsync(cancellationToken);

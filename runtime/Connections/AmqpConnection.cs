@@ -483,7 +483,11 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             // Already gone.
         }
 
-        _opened.TrySetException(reason);
+        if (_opened.TrySetException(reason))
+        {
+            // ConnectAsync reports the failure to its caller (or threw its own before it awaited this): seen.
+            _ = _opened.Task.Exception;
+        }
         _closeOk.TrySetResult();
         foreach (AmqpChannel channel in _channels.RemoveAll())
         {

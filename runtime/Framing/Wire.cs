@@ -140,7 +140,7 @@ internal static class Wire
 
     // ---- reading: each advances position and throws AmqpFrameFormatException on short input ----
 
-    internal static byte ReadOctet(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static byte ReadOctet(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         if ((uint)position >= (uint)source.Length)
         {
@@ -150,7 +150,7 @@ internal static class Wire
         return source[position++];
     }
 
-    internal static ushort ReadShort(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static ushort ReadShort(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         Need(source, position, 2, what);
         ushort value = BinaryPrimitives.ReadUInt16BigEndian(source.Slice(position));
@@ -158,7 +158,7 @@ internal static class Wire
         return value;
     }
 
-    internal static uint ReadLong(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static uint ReadLong(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         Need(source, position, 4, what);
         uint value = BinaryPrimitives.ReadUInt32BigEndian(source.Slice(position));
@@ -166,7 +166,7 @@ internal static class Wire
         return value;
     }
 
-    internal static ulong ReadLongLong(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static ulong ReadLongLong(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         Need(source, position, 8, what);
         ulong value = BinaryPrimitives.ReadUInt64BigEndian(source.Slice(position));
@@ -175,7 +175,7 @@ internal static class Wire
     }
 
     /// <summary>Reads a shortstr and returns its bytes (a view into <paramref name="source"/>).</summary>
-    internal static ReadOnlySpan<byte> ReadShortStr(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static ReadOnlySpan<byte> ReadShortStr(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         int length = ReadOctet(source, ref position, what);
         Need(source, position, length, what);
@@ -185,7 +185,7 @@ internal static class Wire
     }
 
     /// <summary>Reads a longstr and returns its bytes (a view into <paramref name="source"/>).</summary>
-    internal static ReadOnlySpan<byte> ReadLongStr(ReadOnlySpan<byte> source, ref int position, string what)
+    internal static ReadOnlySpan<byte> ReadLongStr(ReadOnlySpan<byte> source, scoped ref int position, string what)
     {
         uint length = ReadLong(source, ref position, what);
         if (length > (uint)(source.Length - position))
@@ -199,7 +199,7 @@ internal static class Wire
     }
 
     /// <summary>Reads a field table and returns its body without the length prefix; the entries are checked when decoded.</summary>
-    internal static ReadOnlySpan<byte> ReadTable(ReadOnlySpan<byte> source, ref int position, string what) =>
+    internal static ReadOnlySpan<byte> ReadTable(ReadOnlySpan<byte> source, scoped ref int position, string what) =>
         ReadLongStr(source, ref position, what);
 
     internal static string DecodeString(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? string.Empty : Utf8.GetString(utf8);

@@ -1,0 +1,285 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using CoolAmqp.Framing;
+using NUnit.Framework;
+
+namespace CoolAmqp.Tests.Faults;
+
+/// <summary>
+/// A server that stops answering: in the handshake (StartAsync's timeout ends it), after open with heartbeats
+/// negotiated (the heartbeat monitor ends it, and everything pending fails), and mid-RPC (a cancelled call
+/// leaves the channel consistent); and a server that holds the client back (connection.blocked, channel.flow).
+/// </summary>
+[TestFixture]
+[Category("Faults")]
+[CancelAfter(20_000)]
+public class StallTests : FaultTest
+{
+    [Test]
+    public async Task A_stalled_handshake_fails_StartAsync_after_its_timeout(
+        [Values(HandshakeStall.BeforeStart, HandshakeStall.BeforeTune, HandshakeStall.BeforeOpenOk)] HandshakeStall stall)
+    {
+        TimeSpan timeout = TimeSpan.FromSeconds(1);
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        var clock = Stopwatch.StartNew();
+        var (start, connection) = await StartStalledAsync(cluster, server, stall, timeout);
+
+        Exception error = await FailureOf(start, 5, "StartAsync");
+        TimeSpan took = clock.Elapsed;
+        AssertConnectionDead(error);
+        Assert.That(took, Is.GreaterThan(timeout * 0.9).And.LessThan(timeout + TimeSpan.FromSeconds(1.5)),
+            "StartAsync should give up after about its timeout");
+        Assert.That(error.Message, Does.Contain("did not finish in time"));
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+    }
+
+    [Test]
+    public async Task Cancelling_StartAsync_during_a_stalled_handshake_throws_OperationCanceledException()
+    {
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeTune, TimeSpan.FromSeconds(10),
+            cancel.Token);
+
+        Exception error = await FailureOf(start, 3, "StartAsync");
+        Assert.That(error, Is.InstanceOf<OperationCanceledException>(), error.ToString());
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+
+        // The cluster did not connect: operations fail rather than wait.
+        AssertConnectionDead(await FailureOf(cluster.DeclareAsync(new Queue("faults-never")), 2, "DeclareAsync"));
+    }
+
+    [Test]
+    public async Task Nothing_listening_fails_StartAsync_at_once_with_the_socket_error()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        await using var cluster = new Cluster(new NodeDefinition("127.0.0.1", port: port), Options());
+        Exception error = await FailureOf(cluster.StartAsync(timeout: TimeSpan.FromSeconds(10)), 3, "StartAsync");
+        AssertConnectionDead(error);
+        Assert.That(error.InnerException, Is.InstanceOf<SocketException>(), error.ToString());
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+    }
+
+    [Test]
+    public async Task A_server_that_goes_silent_is_declared_dead_after_two_heartbeat_intervals()
+    {
+        const ushort heartbeat = 1;
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, heartbeat: heartbeat);
+        await using var _ = cluster;
+        connection.AckPublishes = true;
+        Assert.That(connection.Heartbeat, Is.EqualTo(heartbeat), "the client takes the server's heartbeat proposal");
+
+        // Open the RPC and the confirm channel while the server still answers.
+        await Within(cluster.DeclareAsync(new Queue("faults-hb")), 5, "DeclareAsync");
+        await Within(cluster.PublishAsync(new Message("one"u8.ToArray()), routingKey: "faults-hb", confirm: true).AsTask(), 5,
+            "a confirmed publish");
+
+        // Alive for longer than two intervals as long as the server's heartbeats come, even with nothing else;
+        // meanwhile the idle client sends heartbeats and nothing else.
+        int sentBeforeIdle = connection.Count(f => f.Type != FrameType.Heartbeat);
+        long idleSince = Environment.TickCount64;
+        await Task.Delay(TimeSpan.FromSeconds(3.0 * heartbeat), Deadline);
+        Assert.That(cluster.IsConnected, Is.True, "the server's heartbeats should keep the connection alive");
+        Assert.That(connection.Count(f => f.Type == FrameType.Heartbeat && f.At >= idleSince), Is.GreaterThanOrEqualTo(3),
+            "client heartbeats while idle: one every half interval");
+        Assert.That(connection.Count(f => f.Type != FrameType.Heartbeat), Is.EqualTo(sentBeforeIdle),
+            "an idle client sends nothing but heartbeats");
+
+        connection.Silent = true;
+        long silentSince = connection.LastSentTicks;
+        Task declare = cluster.DeclareAsync(new Queue("faults-hb-pending"));
+        Task publish = cluster.PublishAsync(new Message("two"u8.ToArray()), routingKey: "faults-hb", confirm: true).AsTask();
+
+        Exception error = await FailureOf(declare, 6, "the pending DeclareAsync");
+        double deadAfter = (Environment.TickCount64 - silentSince) / 1000.0;
+        AssertConnectionDead(error);
+        Assert.That(error.Message, Does.Contain("heartbeat"));
+        AssertConnectionDead(await FailureOf(publish, 2, "the pending confirmed publish"));
+        ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        Assert.That(lost.Reason!.Message, Does.Contain("heartbeat"));
+        Assert.That(cluster.IsConnected, Is.False);
+
+        // Spec 4.2.7: dead after two intervals of silence; the check runs every half interval, plus some slack.
+        Assert.That(deadAfter, Is.GreaterThanOrEqualTo(2.0 * heartbeat * 0.9).And.LessThan(2.0 * heartbeat + 1.5),
+            "seconds from the server's last byte to the break");
+
+        // Meanwhile the client kept sending its own heartbeats.
+        int sentWhileSilent = connection.Count(f => f.Type == FrameType.Heartbeat && f.At >= silentSince);
+        Assert.That(sentWhileSilent, Is.GreaterThanOrEqualTo(2), "client heartbeats while the server was silent");
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+    }
+
+    [Test]
+    public async Task A_cancelled_RPC_leaves_the_channel_consistent_and_the_late_answer_is_not_taken_for_the_next()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+
+        // The first declare gets no answer for now.
+        var held = new TaskCompletionSource<InboundFrame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.On(QueueDeclare.CommandIdValue, f =>
+        {
+            held.TrySetResult(f);
+            return Task.CompletedTask;
+        });
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        Exception error = await FailureOf(cluster.DeclareAsync(new Queue("faults-first"), cancellationToken: cancel.Token), 3,
+            "the stalled DeclareAsync");
+        Assert.That(error, Is.InstanceOf<OperationCanceledException>(), error.ToString());
+        InboundFrame first = await Within(held.Task, 2, "the first queue.declare");
+
+        // The second waits for the first's answer (which must not be taken for its own) and then gets its own.
+        connection.On(QueueDeclare.CommandIdValue, f => connection.SendMethodAsync(f.Channel,
+            new QueueDeclareOk(QueueDeclare.Read(f.Arguments).Queue, 7, 0)));
+        Task<QueueDeclareResult> second = cluster.DeclareAsync(new Queue("faults-second"));
+        await Task.Delay(200, Deadline);
+        Assert.That(second.IsCompleted, Is.False, "the second call must wait until the first one's answer is in");
+        await connection.SendMethodAsync(first.Channel, new QueueDeclareOk("faults-first", 1, 0));
+
+        QueueDeclareResult result = await Within(second, 5, "the second DeclareAsync");
+        Assert.That(result, Is.EqualTo(new QueueDeclareResult("faults-second", 7, 0)));
+        Assert.That(cluster.IsConnected, Is.True);
+    }
+
+    [Test]
+    public async Task A_cancelled_RPC_whose_connection_then_dies_leaves_nothing_unobserved()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+        connection.Ignore(QueueDeclare.CommandIdValue);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        Exception error = await FailureOf(cluster.DeclareAsync(new Queue("faults-cancelled"), cancellationToken: cancel.Token), 3,
+            "the stalled DeclareAsync");
+        Assert.That(error, Is.InstanceOf<OperationCanceledException>(), error.ToString());
+
+        // The answer never comes: the connection dies with the call still pending inside the channel.
+        connection.Drop(reset: true);
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        AssertConnectionDead(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the break"));
+
+        // The teardown's forced collection fails the test if the pending call's failure went unobserved.
+    }
+    [Test]
+    public async Task A_call_cancelled_while_its_channel_is_opening_leaves_nothing_unobserved_when_the_connection_dies(
+        [Values("declare", "publish")] string operation)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+        connection.Ignore(ChannelOpen.CommandIdValue);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        Task call = operation == "declare"
+            ? cluster.DeclareAsync(new Queue("faults-opening"), cancellationToken: cancel.Token)
+            : cluster.PublishAsync(new Message("x"u8.ToArray()), routingKey: "faults", confirm: true, cancellationToken: cancel.Token).AsTask();
+        Exception error = await FailureOf(call, 3, operation);
+        Assert.That(error, Is.InstanceOf<OperationCanceledException>(), error.ToString());
+        await Within(connection.WaitForMethodAsync(ChannelOpen.CommandIdValue, Deadline), 5, "channel.open");
+
+        // The channel never opens: the opening fails with the connection, and nobody is left to await it.
+        connection.Drop();
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+    }
+
+    [Test]
+    public async Task Connection_blocked_and_unblocked_reach_OnBlocked_and_IsBlocked()
+    {
+        using var states = new BlockingCollection<bool>();
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, options: Options() with { OnBlocked = states.Add });
+        await using var _ = cluster;
+
+        await connection.SendMethodAsync(0, new ConnectionBlocked("low on memory"));
+        Assert.That(states.TryTake(out bool blocked, TimeSpan.FromSeconds(5)), Is.True, "OnBlocked after connection.blocked");
+        Assert.Multiple(() =>
+        {
+            Assert.That(blocked, Is.True);
+            Assert.That(cluster.IsBlocked, Is.True);
+        });
+
+        await connection.SendMethodAsync(0, new ConnectionUnblocked());
+        Assert.That(states.TryTake(out bool unblocked, TimeSpan.FromSeconds(5)), Is.True, "OnBlocked after connection.unblocked");
+        Assert.Multiple(() =>
+        {
+            Assert.That(unblocked, Is.False);
+            Assert.That(cluster.IsBlocked, Is.False);
+            Assert.That(cluster.IsConnected, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Channel_flow_off_holds_publishes_until_flow_is_on_again([Values] bool confirm)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+        ushort channel = await PublishThenFlowOffAsync(cluster, connection, confirm);
+
+        int sent = connection.Count(f => f.Type != FrameType.Heartbeat);
+        Task held = cluster.PublishAsync(new Message("2"u8.ToArray()), routingKey: "faults", confirm: confirm).AsTask();
+        await Task.Delay(300, Deadline);
+        Assert.That(held.IsCompleted, Is.False);
+        Assert.That(connection.Count(f => f.Type != FrameType.Heartbeat), Is.EqualTo(sent),
+            "nothing may be published while flow is off");
+
+        await connection.SendMethodAsync(channel, new ChannelFlow(true));
+        InboundFrame flowOk = await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline, occurrence: 2), 5,
+            "the client's second channel.flow-ok");
+        Assert.That(ChannelFlowOk.Read(flowOk.Arguments).Active, Is.True);
+        await Within(held, 5, "the held publish");
+        await Within(connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline, occurrence: 2), 5, "the held basic.publish");
+    }
+
+    [Test]
+    public async Task Channel_flow_off_then_a_dead_connection_fails_held_publishes_and_leaves_nothing_unobserved(
+        [Values(0, 1)] int waiting)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+        await PublishThenFlowOffAsync(cluster, connection, confirm: true);
+        Task? held = waiting == 1
+            ? cluster.PublishAsync(new Message("2"u8.ToArray()), routingKey: "faults", confirm: true).AsTask()
+            : null;
+
+        connection.Drop();
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        if (held is not null)
+        {
+            AssertConnectionDead(await FailureOf(held, 3, "the held publish"));
+        }
+    }
+
+    /// <summary>Publishes once (which opens the publishing channel), then turns flow off on that channel.</summary>
+    /// <returns>The publishing channel.</returns>
+    private async Task<ushort> PublishThenFlowOffAsync(Cluster cluster, ServerConnection connection, bool confirm)
+    {
+        connection.AckPublishes = true;
+        await Within(cluster.PublishAsync(new Message("1"u8.ToArray()), routingKey: "faults", confirm: confirm).AsTask(), 5,
+            "a first publish");
+        ushort channel = (await Within(connection.WaitForMethodAsync(BasicPublish.CommandIdValue, Deadline), 5, "basic.publish")).Channel;
+        await Within(connection.WaitForAsync(f => f.Type == FrameType.Body && f.Channel == channel, Deadline), 5, "the first body");
+
+        await connection.SendMethodAsync(channel, new ChannelFlow(false));
+        InboundFrame flowOk = await Within(connection.WaitForMethodAsync(ChannelFlowOk.CommandIdValue, Deadline), 5,
+            "the client's channel.flow-ok");
+        Assert.That(ChannelFlowOk.Read(flowOk.Arguments).Active, Is.False);
+        return channel;
+    }
+}
