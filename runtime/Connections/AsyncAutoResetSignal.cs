@@ -20,9 +20,6 @@ internal sealed class AsyncAutoResetSignal : IValueTaskSource
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private int _state;
 
-    /// <summary>Whether the loop is parked in <see cref="WaitAsync"/> (a hint: it may be woken any moment).</summary>
-    public bool IsWaiting => Volatile.Read(ref _state) == Waiting;
-
     /// <summary>Wakes the waiter, or makes its next <see cref="WaitAsync"/> return at once.</summary>
     public void Set()
     {

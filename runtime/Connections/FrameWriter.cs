@@ -26,11 +26,6 @@ internal sealed class FrameWriter
     // size would make the pipe rent an oversized array per message (and, with many in flight, allocate one).
     private const int SingleSpanLimit = SegmentSize;
 
-    // A publish after this long without a socket write is sent by the publishing thread itself when the loop is
-    // parked: at low rates that saves waking the loop (a thread-pool hop) per message; at high rates the loop
-    // batches, and this path stays out of the way.
-    private static readonly long DirectSendIdleTicks = System.Diagnostics.Stopwatch.Frequency / 20_000; // 50 µs
-
     private readonly object _sync = new();
     private readonly Pipe _pipe;
     private readonly AsyncAutoResetSignal _signal = new();
@@ -39,11 +34,6 @@ internal sealed class FrameWriter
     private readonly Action<Exception> _onFault;
     private readonly IOutboundFrameObserver? _observer;
     private Stream? _stream;
-    private System.Net.Sockets.Socket? _socket;
-
-    // Who reads the pipe and writes the socket: the loop, or a publisher sending directly (0 = nobody).
-    private int _sending;
-    private long _lastSendTimestamp;
     private Task _loop = Task.CompletedTask;
     private long _buffered;
     private bool _flushRequested;
@@ -91,14 +81,6 @@ internal sealed class FrameWriter
     public void Start(Stream stream)
     {
         _stream = stream;
-        if (stream is System.Net.Sockets.NetworkStream network)
-        {
-            // Non-blocking for the direct send only (a full socket buffer then answers WouldBlock and the rest
-            // is left to the loop); asynchronous operations are unaffected.
-            network.Socket.Blocking = false;
-            _socket = network.Socket;
-        }
-
         _loop = Task.Run(RunAsync);
     }
 
@@ -235,105 +217,8 @@ internal sealed class FrameWriter
             }
         }
 
-        Wake();
-        return true;
-    }
-
-    /// <summary>After a publish was appended: send it from this thread if the connection has been idle and
-    /// the loop is parked, otherwise wake the loop.</summary>
-    private void Wake()
-    {
-        if (_socket is not null && _signal.IsWaiting &&
-            System.Diagnostics.Stopwatch.GetTimestamp() - Volatile.Read(ref _lastSendTimestamp) > DirectSendIdleTicks &&
-            Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
-        {
-            bool done;
-            try
-            {
-                done = TrySendDirect(_socket);
-            }
-            catch (ObjectDisposedException)
-            {
-                // The connection is closing; the loop reports it.
-                done = false;
-            }
-            finally
-            {
-                Volatile.Write(ref _sending, 0);
-            }
-
-            if (done)
-            {
-                return;
-            }
-        }
-
         _signal.Set();
-    }
-
-    // Holds _sending. True when everything appended was sent; false leaves the rest (and any error) to the loop.
-    private bool TrySendDirect(System.Net.Sockets.Socket socket)
-    {
-        lock (_sync)
-        {
-            if (_fault is not null || _stopRequested)
-            {
-                return false;
-            }
-
-            FlushLocked();
-        }
-
-        PipeReader reader = _pipe.Reader;
-        if (!reader.TryRead(out ReadResult result))
-        {
-            return true;
-        }
-
-        ReadOnlySequence<byte> buffer = result.Buffer;
-        long sent = 0;
-        bool complete = true;
-        foreach (ReadOnlyMemory<byte> segment in buffer)
-        {
-            int n = socket.Send(segment.Span, System.Net.Sockets.SocketFlags.None, out System.Net.Sockets.SocketError error);
-            if (error != System.Net.Sockets.SocketError.Success || n < segment.Length)
-            {
-                sent += Math.Max(n, 0);
-                complete = false;
-                break;
-            }
-
-            sent += n;
-        }
-
-        reader.AdvanceTo(buffer.GetPosition(sent));
-        if (sent > 0)
-        {
-            OnSent(sent);
-        }
-
-        return complete;
-    }
-
-    private void FlushLocked()
-    {
-        if (!_flushRequested)
-        {
-            return;
-        }
-
-        _flushRequested = false;
-        // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
-        ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
-        Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");
-        if (flush.IsCompleted)
-        {
-            _ = flush.Result;
-        }
-        else
-        {
-            _ = flush.AsTask();
-        }
+        return true;
     }
 
     private void WriteLargePublishLocked(PipeWriter writer, ushort channel, in BasicPublish method,
@@ -449,55 +334,56 @@ internal sealed class FrameWriter
             while (true)
             {
                 await _signal.WaitAsync().ConfigureAwait(false);
-                var spin = default(SpinWait);
-                while (Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
+                bool stop;
+                lock (_sync)
                 {
-                    // A publisher is sending directly (non-blocking, so briefly).
-                    spin.SpinOnce();
-                }
-
-                try
-                {
-                    bool stop;
-                    lock (_sync)
+                    if (_fault is not null)
                     {
-                        if (_fault is not null)
-                        {
-                            return;
-                        }
-
-                        FlushLocked();
-                        stop = _stopRequested;
-                    }
-
-                    while (reader.TryRead(out ReadResult result))
-                    {
-                        ReadOnlySequence<byte> buffer = result.Buffer;
-                        if (buffer.IsEmpty)
-                        {
-                            reader.AdvanceTo(buffer.End);
-                            break;
-                        }
-
-                        foreach (ReadOnlyMemory<byte> segment in buffer)
-                        {
-                            await stream.WriteAsync(segment).ConfigureAwait(false);
-                        }
-
-                        long sent = buffer.Length;
-                        reader.AdvanceTo(buffer.End);
-                        OnSent(sent);
-                    }
-
-                    if (stop)
-                    {
-                        await stream.FlushAsync().ConfigureAwait(false);
                         return;
                     }
+
+                    if (_flushRequested)
+                    {
+                        _flushRequested = false;
+                        // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
+                        ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
+                        Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");
+                        if (flush.IsCompleted)
+                        {
+                            _ = flush.Result;
+                        }
+                        else
+                        {
+                            _ = flush.AsTask();
+                        }
+                    }
+
+                    stop = _stopRequested;
                 }
-                finally
+
+                while (reader.TryRead(out ReadResult result))
                 {
-                    Volatile.Write(ref _sending, 0);
+                    ReadOnlySequence<byte> buffer = result.Buffer;
+                    if (buffer.IsEmpty)
+                    {
+                        reader.AdvanceTo(buffer.End);
+                        break;
+                    }
+
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        await stream.WriteAsync(segment).ConfigureAwait(false);
+                    }
+
+                    long sent = buffer.Length;
+                    reader.AdvanceTo(buffer.End);
+                    OnSent(sent);
+                }
+
+                if (stop)
+                {
+                    await stream.FlushAsync().ConfigureAwait(false);
+                    return;
                 }
             }
         }
@@ -512,7 +398,6 @@ internal sealed class FrameWriter
     private void OnSent(long bytes)
     {
         Volatile.Write(ref _lastWriteTicks, Environment.TickCount64);
-        Volatile.Write(ref _lastSendTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
         TaskCompletionSource? drained = null;
         lock (_sync)
         {
