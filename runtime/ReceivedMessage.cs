@@ -6,21 +6,26 @@ using CoolAmqp.Framing;
 namespace CoolAmqp;
 
 /// <summary>
-/// Settles deliveries on the channel a message came from. Implemented by the consumer's channel; calls are
-/// synchronous and cheap (they enqueue a <c>basic.ack</c> / <c>basic.nack</c> / <c>basic.reject</c> frame),
-/// may come from any thread, and must not throw when the channel is gone (the broker has then already
-/// requeued the delivery, so settling it is moot: drop the call).
+/// Settles deliveries on the channel a message came from. Implemented by the consumer's channel (one object per
+/// channel incarnation); calls are synchronous and cheap (they enqueue a <c>basic.ack</c> / <c>basic.nack</c> /
+/// <c>basic.reject</c> frame), may come from any thread, and must not throw when the channel is gone (the broker
+/// has then already requeued the delivery, so settling it is moot: drop the call). A tag the broker already
+/// counts as settled (settled before, or covered by an earlier multiple-settle) sends nothing, and a
+/// multiple-settle covers only tags not settled yet.
 /// </summary>
 internal interface IDeliveryAcknowledger
 {
     /// <summary>Sends <c>basic.ack</c> for <paramref name="deliveryTag"/> (and all earlier ones if <paramref name="multiple"/>).</summary>
-    void Ack(ulong deliveryTag, bool multiple);
+    /// <returns>Whether a frame was sent: false when nothing it covers awaited settling or the channel is closed.</returns>
+    bool Ack(ulong deliveryTag, bool multiple);
 
     /// <summary>Sends <c>basic.nack</c> for <paramref name="deliveryTag"/> (and all earlier ones if <paramref name="multiple"/>).</summary>
-    void Nack(ulong deliveryTag, bool multiple, bool requeue);
+    /// <returns>Whether a frame was sent: false when nothing it covers awaited settling or the channel is closed.</returns>
+    bool Nack(ulong deliveryTag, bool multiple, bool requeue);
 
     /// <summary>Sends <c>basic.reject</c> for <paramref name="deliveryTag"/>.</summary>
-    void Reject(ulong deliveryTag, bool requeue);
+    /// <returns>Whether a frame was sent: false when the tag did not await settling or the channel is closed.</returns>
+    bool Reject(ulong deliveryTag, bool requeue);
 }
 
 /// <summary>
@@ -29,8 +34,14 @@ internal interface IDeliveryAcknowledger
 /// </summary>
 /// <remarks>
 /// <para>Settling is once only and thread-safe: the first of <see cref="Ack"/>, <see cref="Nack"/> or
-/// <see cref="Reject"/> wins, the others (and repeats) do nothing. For a no-ack consumer the broker has already
-/// considered the message delivered, so settling sends nothing.</para>
+/// <see cref="Reject"/> wins, the others (and repeats) do nothing and return <see langword="false"/>. Settling
+/// never sends a frame the broker would refuse (a second settle of a delivery tag makes RabbitMQ close the
+/// channel with 406 PRECONDITION_FAILED): a message already covered by a multiple-settle of a later message on the
+/// same channel, or one whose channel has closed since it was delivered (channel error, connection lost; the
+/// broker has then requeued it, and the consumer may receive it again on its new channel with a new tag), is
+/// settled by doing nothing, and the call returns <see langword="false"/>. A multiple-settle covers only the
+/// earlier messages not settled yet. For a no-ack consumer the broker has already considered the message
+/// delivered, so settling sends nothing.</para>
 /// <para>Body modes. By default the message owns its memory and stays valid forever. A consumer may ask for
 /// pooled bodies instead: then <see cref="Body"/> (and, depending on the consumer, the raw properties, exchange
 /// and routing key) live in a buffer rented from <see cref="ArrayPool{T}.Shared"/>, which goes back
@@ -180,6 +191,9 @@ public sealed class ReceivedMessage : IDisposable
     /// <summary>The tag of the consumer that received the message.</summary>
     public string ConsumerTag { get; }
 
+    /// <summary>What settles the delivery: the channel it came on (null for no-ack). For tests.</summary>
+    internal IDeliveryAcknowledger? Acknowledger => _acknowledger;
+
     /// <summary>Whether the consumer is no-ack (the broker does not expect settlement; settling sends nothing).</summary>
     public bool NoAck { get; }
 
@@ -211,19 +225,20 @@ public sealed class ReceivedMessage : IDisposable
     /// <summary>Acknowledges the message (<c>basic.ack</c>): the broker forgets it. Does nothing if already
     /// settled or if the consumer is no-ack. Returns a pooled body to the pool.</summary>
     /// <param name="multiple">Also acknowledge every earlier unsettled delivery on the same channel.</param>
-    public void Ack(bool multiple = false)
+    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
+    /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
+    /// the channel that delivered it has closed since (the broker requeued the message).</returns>
+    public bool Ack(bool multiple = false)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
         {
-            return;
+            return false;
         }
 
         try
         {
-            if (!NoAck)
-            {
-                _acknowledger!.Ack(DeliveryTag, multiple);
-            }
+            return NoAck || _acknowledger!.Ack(DeliveryTag, multiple);
         }
         finally
         {
@@ -236,19 +251,20 @@ public sealed class ReceivedMessage : IDisposable
     /// <param name="requeue">Put the message back in the queue to be delivered again (default); otherwise the broker
     /// discards or dead-letters it.</param>
     /// <param name="multiple">Also nack every earlier unsettled delivery on the same channel.</param>
-    public void Nack(bool requeue = true, bool multiple = false)
+    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
+    /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
+    /// the channel that delivered it has closed since (the broker requeued the message).</returns>
+    public bool Nack(bool requeue = true, bool multiple = false)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
         {
-            return;
+            return false;
         }
 
         try
         {
-            if (!NoAck)
-            {
-                _acknowledger!.Nack(DeliveryTag, multiple, requeue);
-            }
+            return NoAck || _acknowledger!.Nack(DeliveryTag, multiple, requeue);
         }
         finally
         {
@@ -260,19 +276,20 @@ public sealed class ReceivedMessage : IDisposable
     /// no-ack. Returns a pooled body to the pool.</summary>
     /// <param name="requeue">Put the message back in the queue to be delivered again (default); otherwise the broker
     /// discards or dead-letters it.</param>
-    public void Reject(bool requeue = true)
+    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
+    /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
+    /// the channel that delivered it has closed since (the broker requeued the message).</returns>
+    public bool Reject(bool requeue = true)
     {
         if (Interlocked.Exchange(ref _settled, 1) != 0)
         {
-            return;
+            return false;
         }
 
         try
         {
-            if (!NoAck)
-            {
-                _acknowledger!.Reject(DeliveryTag, requeue);
-            }
+            return NoAck || _acknowledger!.Reject(DeliveryTag, requeue);
         }
         finally
         {

@@ -62,7 +62,9 @@ public class WriterBenchmarks
     {
         for (int i = 0; i < Batch; i++)
         {
-            _harness.Channel.Ack(++_tag, multiple: false);
+            // The read loop tracks each delivery's tag; an ack of a tag never delivered sends nothing.
+            _harness.Channel.TrackDelivery(++_tag, needsSettling: true);
+            _harness.Channel.Ack(_tag, multiple: false);
         }
 
         _harness.WaitDrained();

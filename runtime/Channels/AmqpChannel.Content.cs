@@ -53,6 +53,7 @@ internal sealed partial class AmqpChannel
         _exchange = _exchangeCache.GetBytes(deliver.ExchangeBytes);
         _routingKey = _routingKeyCache.GetBytes(deliver.RoutingKeyBytes);
         _contentNoAck = DeliveriesNoAck;
+        TrackDelivery(_deliveryTag, needsSettling: !_contentNoAck);
     }
 
     internal void OnBasicReturn(BasicReturn.Reader returned)
@@ -74,6 +75,7 @@ internal sealed partial class AmqpChannel
         _routingKey = _routingKeyCache.GetBytes(getOk.RoutingKeyBytes);
         _messageCount = getOk.MessageCount;
         _contentNoAck = PendingGetNoAck();
+        TrackDelivery(_deliveryTag, needsSettling: !_contentNoAck);
     }
 
     private void BeginContent(ContentKind kind, string method)

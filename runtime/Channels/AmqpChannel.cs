@@ -22,6 +22,8 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
     private readonly AmqpConnection _connection;
     private readonly IChannelHandler _handler;
     private readonly SemaphoreSlim _rpcGate = new(1, 1);
+    private readonly object _settleSync = new();
+    private readonly SettlementWindow _settlement = new();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ChannelState _state = ChannelState.Opening;
     private PendingRpc? _pending;
@@ -260,32 +262,70 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
 
     // ---- IDeliveryAcknowledger: acks for messages delivered on this incarnation ----
 
-    /// <inheritdoc/>
-    public void Ack(ulong deliveryTag, bool multiple) => SendIfOpen(new BasicAck(deliveryTag, multiple));
+    /// <summary>A delivery (basic.deliver or basic.get-ok) with this tag arrived: it awaits settling unless no-ack.
+    /// Called by the read loop in tag order.</summary>
+    /// <exception cref="ProtocolViolationException">The tags of this channel span an impossible window.</exception>
+    internal void TrackDelivery(ulong deliveryTag, bool needsSettling)
+    {
+        lock (_settleSync)
+        {
+            _settlement.Delivered(deliveryTag, needsSettling);
+        }
+    }
 
     /// <inheritdoc/>
-    public void Nack(ulong deliveryTag, bool multiple, bool requeue) =>
-        SendIfOpen(new BasicNack(deliveryTag, multiple, requeue));
+    public bool Ack(ulong deliveryTag, bool multiple)
+    {
+        // The decision and the frame go together under one guard: a frame decided earlier must not leave after a
+        // multiple-settle decided later that covers it (the broker would see that tag settled twice).
+        lock (_settleSync)
+        {
+            return multiple
+                ? _settlement.SettleUpTo(deliveryTag, out ulong highest) && SendIfOpen(new BasicAck(highest, multiple: true))
+                : _settlement.SettleOne(deliveryTag) && SendIfOpen(new BasicAck(deliveryTag, multiple: false));
+        }
+    }
 
     /// <inheritdoc/>
-    public void Reject(ulong deliveryTag, bool requeue) => SendIfOpen(new BasicReject(deliveryTag, requeue));
+    public bool Nack(ulong deliveryTag, bool multiple, bool requeue)
+    {
+        lock (_settleSync)
+        {
+            return multiple
+                ? _settlement.SettleUpTo(deliveryTag, out ulong highest) && SendIfOpen(new BasicNack(highest, multiple: true, requeue))
+                : _settlement.SettleOne(deliveryTag) && SendIfOpen(new BasicNack(deliveryTag, multiple: false, requeue));
+        }
+    }
 
-    /// <summary>Acks after the channel closed are meaningless (the broker requeued the messages): dropped.</summary>
-    private void SendIfOpen<T>(in T method)
+    /// <inheritdoc/>
+    public bool Reject(ulong deliveryTag, bool requeue)
+    {
+        lock (_settleSync)
+        {
+            return _settlement.SettleOne(deliveryTag) && SendIfOpen(new BasicReject(deliveryTag, requeue));
+        }
+    }
+
+    /// <summary>Sends a method if the channel is open. Acks after the channel closed are meaningless (the broker
+    /// requeued the messages): dropped.</summary>
+    /// <returns>Whether the frame was handed to the writer.</returns>
+    private bool SendIfOpen<T>(in T method)
         where T : struct, IAmqpMethod
     {
         if (State != ChannelState.Open)
         {
-            return;
+            return false;
         }
 
         try
         {
             _connection.Writer.WriteMethod(this, in method);
+            return true;
         }
         catch (Exception ex) when (ex is ConnectionDeadException or AmqpException)
         {
             // The channel closed meanwhile; the broker requeues what it had not been told about.
+            return false;
         }
     }
 
@@ -365,7 +405,7 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
                 new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
         }
 
-        SendIfOpen(new ChannelFlowOk(active));
+        _ = SendIfOpen(new ChannelFlowOk(active));
     }
 
     internal void OnAck(ulong deliveryTag, bool multiple) => _handler.OnAck(this, deliveryTag, multiple);
@@ -376,7 +416,7 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
     {
         if (!noWait)
         {
-            SendIfOpen(new BasicCancelOk(consumerTag));
+            _ = SendIfOpen(new BasicCancelOk(consumerTag));
         }
 
         _handler.OnBrokerCancel(this, consumerTag);

@@ -22,22 +22,25 @@ public sealed class ReceivedMessageTests
 
         public int Total => Volatile.Read(ref Acks) + Volatile.Read(ref Nacks) + Volatile.Read(ref Rejects);
 
-        public void Ack(ulong deliveryTag, bool multiple)
+        public bool Ack(ulong deliveryTag, bool multiple)
         {
             Interlocked.Increment(ref Acks);
             Calls.Enqueue($"ack {deliveryTag} {multiple}");
+            return true;
         }
 
-        public void Nack(ulong deliveryTag, bool multiple, bool requeue)
+        public bool Nack(ulong deliveryTag, bool multiple, bool requeue)
         {
             Interlocked.Increment(ref Nacks);
             Calls.Enqueue($"nack {deliveryTag} {multiple} {requeue}");
+            return true;
         }
 
-        public void Reject(ulong deliveryTag, bool requeue)
+        public bool Reject(ulong deliveryTag, bool requeue)
         {
             Interlocked.Increment(ref Rejects);
             Calls.Enqueue($"reject {deliveryTag} {requeue}");
+            return true;
         }
     }
 
@@ -273,10 +276,10 @@ public sealed class ReceivedMessageTests
 
     private sealed class ThrowingAcknowledger : IDeliveryAcknowledger
     {
-        public void Ack(ulong deliveryTag, bool multiple) => throw new InvalidOperationException("boom");
+        public bool Ack(ulong deliveryTag, bool multiple) => throw new InvalidOperationException("boom");
 
-        public void Nack(ulong deliveryTag, bool multiple, bool requeue) => throw new InvalidOperationException("boom");
+        public bool Nack(ulong deliveryTag, bool multiple, bool requeue) => throw new InvalidOperationException("boom");
 
-        public void Reject(ulong deliveryTag, bool requeue) => throw new InvalidOperationException("boom");
+        public bool Reject(ulong deliveryTag, bool requeue) => throw new InvalidOperationException("boom");
     }
 }
