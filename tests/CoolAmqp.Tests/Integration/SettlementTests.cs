@@ -276,3 +276,149 @@ public class SettlementTests
         await consumer.CancelAsync();
     }
 }
+
+/// <summary>The per-channel tag bookkeeping alone, against a plain set as the model of what the broker holds
+/// unsettled: whatever the order of settles, a frame goes out only for tags the broker still holds, and a
+/// multiple-settle names a tag the broker holds.</summary>
+[TestFixture]
+public class SettlementWindowTests
+{
+    [Test]
+    public void Repeats_and_tags_covered_by_a_multiple_settle_settle_nothing()
+    {
+        var window = new SettlementWindow();
+        for (ulong tag = 1; tag <= 5; tag++)
+        {
+            window.Delivered(tag, needsSettling: true);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(window.SettleOne(3), Is.True);
+            Assert.That(window.SettleOne(3), Is.False);
+            Assert.That(window.SettleUpTo(5, out ulong highest), Is.True);
+            Assert.That(highest, Is.EqualTo(5UL));
+            Assert.That(window.SettleOne(1), Is.False);
+            Assert.That(window.SettleUpTo(4, out _), Is.False);
+            Assert.That(window.SettleOne(6), Is.False, "never delivered");
+            Assert.That(window.Base, Is.EqualTo(6UL));
+        });
+    }
+
+    [Test]
+    public void A_multiple_settle_of_a_settled_tag_names_the_highest_unsettled_one_below_it()
+    {
+        var window = new SettlementWindow();
+        for (ulong tag = 1; tag <= 6; tag++)
+        {
+            window.Delivered(tag, needsSettling: tag != 2);
+        }
+
+        Assert.That(window.SettleOne(5), Is.True);
+        Assert.That(window.SettleOne(6), Is.True);
+        Assert.That(window.SettleUpTo(6, out ulong highest), Is.True);
+        Assert.That(highest, Is.EqualTo(4UL));
+        Assert.That(window.SettleUpTo(6, out _), Is.False);
+        Assert.That(window.Base, Is.EqualTo(window.Next));
+    }
+
+    [Test]
+    public void No_ack_deliveries_take_tags_but_never_await_settling()
+    {
+        var window = new SettlementWindow();
+        for (ulong tag = 1; tag <= 1000; tag++)
+        {
+            window.Delivered(tag, needsSettling: false);
+        }
+
+        window.Delivered(1001, needsSettling: true);
+        Assert.Multiple(() =>
+        {
+            Assert.That(window.SettleOne(500), Is.False);
+            Assert.That(window.SettleUpTo(1001, out ulong highest), Is.True);
+            Assert.That(highest, Is.EqualTo(1001UL));
+            Assert.That(window.Capacity, Is.EqualTo(256), "a gap of no-ack tags does not grow the ring");
+        });
+    }
+
+    [Test]
+    public void The_ring_grows_when_an_old_tag_stays_unsettled_and_keeps_every_bit()
+    {
+        var window = new SettlementWindow();
+        for (ulong tag = 1; tag <= 2000; tag++)
+        {
+            window.Delivered(tag, needsSettling: true);
+            if (tag > 10 && tag % 3 != 0)
+            {
+                Assert.That(window.SettleOne(tag), Is.True);
+            }
+        }
+
+        Assert.That(window.Capacity, Is.GreaterThanOrEqualTo(2000));
+        for (ulong tag = 1; tag <= 2000; tag++)
+        {
+            bool outstanding = tag <= 10 || tag % 3 == 0;
+            Assert.That(window.SettleOne(tag), Is.EqualTo(outstanding), $"tag {tag}");
+        }
+
+        Assert.That(window.Base, Is.EqualTo(2001UL));
+    }
+
+    [Test]
+    public void Random_settles_never_name_a_tag_the_broker_does_not_hold([Values(1, 2, 3, 4, 5)] int seed)
+    {
+        var random = new Random(seed);
+        var window = new SettlementWindow();
+        var unsettled = new SortedSet<ulong>();
+        var delivered = new List<ulong>();
+        ulong next = 1;
+        int windowSize = random.Next(1, 700);
+        for (int step = 0; step < 20000; step++)
+        {
+            if (unsettled.Count < windowSize && random.Next(3) != 0)
+            {
+                next += random.Next(10) == 0 ? (ulong)random.Next(1, 300) : 1;
+                bool needs = random.Next(8) != 0;
+                window.Delivered(next, needs);
+                if (needs)
+                {
+                    unsettled.Add(next);
+                    delivered.Add(next);
+                }
+
+                continue;
+            }
+
+            if (delivered.Count == 0)
+            {
+                continue;
+            }
+
+            // Settle any tag delivered so far (often one already settled), sometimes with multiple.
+            ulong tag = delivered[random.Next(delivered.Count)];
+            if (random.Next(2) == 0)
+            {
+                bool expected = unsettled.Remove(tag);
+                Assert.That(window.SettleOne(tag), Is.EqualTo(expected), $"single {tag}");
+            }
+            else
+            {
+                SortedSet<ulong> covered = unsettled.GetViewBetween(0, tag);
+                bool expected = covered.Count > 0;
+                ulong expectedHighest = expected ? covered.Max : 0;
+                Assert.That(window.SettleUpTo(tag, out ulong highest), Is.EqualTo(expected), $"multiple {tag}");
+                if (expected)
+                {
+                    Assert.That(highest, Is.EqualTo(expectedHighest));
+                    unsettled.RemoveWhere(t => t <= tag);
+                }
+            }
+
+            Assert.That(window.Base, Is.EqualTo(unsettled.Count > 0 ? unsettled.Min : window.Next));
+            if (delivered.Count > 4000)
+            {
+                delivered.RemoveRange(0, 2000);
+            }
+        }
+    }
+}
