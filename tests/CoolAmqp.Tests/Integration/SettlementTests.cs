@@ -210,6 +210,47 @@ public class SettlementTests
     }
 
     [Test]
+    [NonParallelizable]
+    public async Task Settling_allocates_nothing_per_message()
+    {
+        const int count = 2000;
+        Queue queue = NewQueue("settle-alloc");
+        var (consumer, ready, received) = Consume(queue, prefetch: count);
+        await ready;
+
+        // Two rounds: the first warms up (JIT, the writer's segment pool, the tag window growing to the prefetch).
+        long allocated = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await _cluster.PublishAsync(new Message("a"), routingKey: queue.Name);
+            }
+
+            List<ReceivedMessage> messages = Take(received, count);
+            GC.Collect();
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < count; i++)
+            {
+                // Singles, multiples, and repeats that a multiple already covered.
+                messages[i].Ack(multiple: i % 7 == 0);
+                if (i % 7 == 0 && i > 3)
+                {
+                    messages[i - 3].Ack();
+                }
+            }
+
+            allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.That(await Broker.EventuallyAsync(async () => await CountsAsync(queue.Name) == (0, 0), TimeSpan.FromSeconds(10)), Is.True);
+        }
+
+        TestContext.Out.WriteLine($"{allocated} bytes for {count} settles");
+        Assert.That((double)allocated / count, Is.LessThan(8), "bytes per settle");
+        await AssertChannelSurvivedAsync(queue, received, expectedTag: 2 * count + 1);
+        await consumer.CancelAsync();
+    }
+
+    [Test]
     public async Task Many_threads_settling_interleaved_tags_with_multiple_never_upset_the_broker()
     {
         const int count = 3000;
