@@ -225,7 +225,7 @@ public sealed class ReceivedMessage : IDisposable
     /// <summary>Acknowledges the message (<c>basic.ack</c>): the broker forgets it. Does nothing if already
     /// settled or if the consumer is no-ack. Returns a pooled body to the pool.</summary>
     /// <param name="multiple">Also acknowledge every earlier unsettled delivery on the same channel.</param>
-    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// <returns><see langword="true"/> if this call settled the message: its frame was queued for the broker on the channel
     /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
     /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
     /// the channel that delivered it has closed since (the broker requeued the message).</returns>
@@ -251,7 +251,7 @@ public sealed class ReceivedMessage : IDisposable
     /// <param name="requeue">Put the message back in the queue to be delivered again (default); otherwise the broker
     /// discards or dead-letters it.</param>
     /// <param name="multiple">Also nack every earlier unsettled delivery on the same channel.</param>
-    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// <returns><see langword="true"/> if this call settled the message: its frame was queued for the broker on the channel
     /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
     /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
     /// the channel that delivered it has closed since (the broker requeued the message).</returns>
@@ -276,7 +276,7 @@ public sealed class ReceivedMessage : IDisposable
     /// no-ack. Returns a pooled body to the pool.</summary>
     /// <param name="requeue">Put the message back in the queue to be delivered again (default); otherwise the broker
     /// discards or dead-letters it.</param>
-    /// <returns><see langword="true"/> if this call settled the message: the frame went to the broker on the channel
+    /// <returns><see langword="true"/> if this call settled the message: its frame was queued for the broker on the channel
     /// that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it did
     /// nothing: the message was settled already (by an earlier call, or by a multiple-settle of a later message), or
     /// the channel that delivered it has closed since (the broker requeued the message).</returns>
