@@ -116,31 +116,10 @@ public sealed record MessageProperties
         }
 
         BasicProperties.Reader r = BasicProperties.Read(raw);
-        if (r.Flags == 0)
-        {
-            return Empty;
-        }
-
-        return new MessageProperties
-        {
-            ContentType = r.ContentType,
-            ContentEncoding = r.ContentEncoding,
-            Headers = r.Headers,
-            DeliveryMode = r.DeliveryMode,
-            Priority = r.Priority,
-            CorrelationId = r.CorrelationId,
-            ReplyTo = r.ReplyTo,
-            Expiration = r.Expiration,
-            MessageId = r.MessageId,
-            Timestamp = r.Timestamp is { } seconds ? FromUnixSeconds(seconds) : null,
-            Type = r.Type,
-            UserId = r.UserId,
-            AppId = r.AppId,
-            ClusterId = r.Reserved,
-        };
+        return r.Flags == 0 ? Empty : FromWire(r.ToProperties());
     }
 
-    /// <summary>Converts the generated wire form back (tests and cold paths).</summary>
+    /// <summary>Converts the generated wire form back.</summary>
     /// <param name="wire">The wire form.</param>
     /// <returns>The same properties.</returns>
     internal static MessageProperties FromWire(in BasicProperties wire) => new()
