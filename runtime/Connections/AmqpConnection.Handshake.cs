@@ -121,6 +121,10 @@ internal sealed partial class AmqpConnection
             _ => new AmqpException(code, text, close.ClassId, close.MethodId),
         };
 
+        // The broker closes the socket right after (often with a reset): the read loop's failure must not replace
+        // the reason it gave.
+        Volatile.Write(ref _peerClose, reason);
+
         // Let close-ok reach the broker before the socket goes (best effort; the broker closes it anyway).
         _ = FlushThenBreakAsync(reason);
     }

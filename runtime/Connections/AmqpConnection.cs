@@ -43,6 +43,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private ConnectionState _state = ConnectionState.Created;
     private Exception? _failure;
     private Stream? _stream;
+    private Socket? _socket;
+    private Exception? _peerClose;
     private uint _inboundFrameMax = AmqpLimits.PreTuneInboundFrameMax;
     private long _lastReadTicks = Environment.TickCount64;
     private byte[]? _scratch;
@@ -177,7 +179,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             throw Failure ?? new ConnectionDeadException("The connection was closed while connecting.");
         }
 
-        _writer.Start(_stream, $"CoolAmqp writer {_node.Host}:{_node.Port}");
+        _writer.Start(_stream, $"CoolAmqp writer {_node.Host}:{_node.Port}", _socket);
         _writer.WriteRaw(FrameEncoder.ProtocolHeader);
         new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_node.Host}:{_node.Port}" }.Start();
 
@@ -245,6 +247,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private Stream ConnectBlocking(Socket socket, IPEndPoint endPoint)
     {
         socket.Connect(endPoint);
+        _socket = socket;
         Stream stream = new NetworkStream(socket, ownsSocket: true);
         if (_node.UseTls)
         {
@@ -280,7 +283,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 int read = stream.Read(writer.GetMemory(MinimumReadSize).Span);
                 if (read == 0)
                 {
-                    Break(ClosedByPeer());
+                    Break(Volatile.Read(ref _peerClose) ?? ClosedByPeer());
                     return;
                 }
 
@@ -322,9 +325,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            Break(State is ConnectionState.AwaitingTune
+            Break(Volatile.Read(ref _peerClose) ?? (State is ConnectionState.AwaitingTune
                 ? AuthenticationRejected(null)
-                : new ConnectionDeadException("Reading from the broker failed: " + ex.Message, ex));
+                : new ConnectionDeadException("Reading from the broker failed: " + ex.Message, ex)));
         }
 #pragma warning disable CA1031 // Anything else (a bug, a throwing tracer) must still take the one break path.
         catch (Exception ex)

@@ -44,6 +44,15 @@ internal sealed class FrameWriter
     private TaskCompletionSource? _drained;
     private long _lastWriteTicks = Environment.TickCount64;
 
+    // A frame appended after the connection was quiet for this long is sent by the appending thread itself
+    // (when the socket can take it): a request/response exchange then saves waking the writer thread, while a
+    // stream of appends still leaves in the writer thread's coalesced writes.
+    private static readonly long QuietTicks = Stopwatch.Frequency / 40_000; // 25 µs
+    private const int InlineLimit = 16 * 1024;
+    private System.Net.Sockets.Socket? _socket;
+    private bool _sending;
+    private long _lastAppend;
+
     /// <param name="highWaterBytes">Bytes appended but not yet sent above which publishers wait.</param>
     /// <param name="onFault">Called once, from the writer loop, when writing to the socket fails.</param>
     /// <param name="observer">Sees every appended frame (frame tracing); null when nobody traces.</param>
@@ -82,9 +91,12 @@ internal sealed class FrameWriter
     /// <summary>Starts the writer thread over <paramref name="stream"/>.</summary>
     /// <param name="stream">Where frames go; written with blocking writes.</param>
     /// <param name="name">Names the thread (for debuggers and profiles).</param>
-    public void Start(Stream stream, string name)
+    /// <param name="socket">The socket under <paramref name="stream"/>, if any: appending threads may then send
+    /// directly when the connection was quiet and the socket has room.</param>
+    public void Start(Stream stream, string name, System.Net.Sockets.Socket? socket = null)
     {
         _stream = stream;
+        _socket = socket;
         var thread = new Thread(Run) { IsBackground = true, Name = name };
         thread.Start();
     }
@@ -94,15 +106,17 @@ internal sealed class FrameWriter
     /// <summary>Appends raw bytes (the protocol header).</summary>
     public void WriteRaw(ReadOnlySpan<byte> bytes)
     {
+        bool inline;
         lock (_sync)
         {
             ThrowIfFaulted();
             bytes.CopyTo(_pipe.Writer.GetSpan(bytes.Length));
             _pipe.Writer.Advance(bytes.Length);
             CommitLocked(bytes.Length);
+            inline = ClaimInlineLocked();
         }
 
-        _signal.Set();
+        Kick(inline);
     }
 
     /// <summary>Appends one method frame on channel 0 or on a channel that is closing (close, close-ok).</summary>
@@ -111,13 +125,15 @@ internal sealed class FrameWriter
     {
         // Sizing first, outside the lock: a field that does not fit throws before anything is appended.
         int size = FrameEncoder.MethodFrameSize(in method);
+        bool inline;
         lock (_sync)
         {
             ThrowIfFaulted();
             AppendMethodLocked(channel, in method, size);
+            inline = ClaimInlineLocked();
         }
 
-        _signal.Set();
+        Kick(inline);
     }
 
     /// <summary>
@@ -131,6 +147,7 @@ internal sealed class FrameWriter
         where T : struct, IAmqpMethod
     {
         int size = FrameEncoder.MethodFrameSize(in method);
+        bool inline;
         lock (_sync)
         {
             ThrowIfFaulted();
@@ -140,9 +157,10 @@ internal sealed class FrameWriter
             }
 
             AppendMethodLocked(channel.Id, in method, size);
+            inline = ClaimInlineLocked();
         }
 
-        _signal.Set();
+        Kick(inline);
     }
 
     private void AppendMethodLocked<T>(ushort channel, in T method, int size)
@@ -168,6 +186,7 @@ internal sealed class FrameWriter
     /// <summary>Appends a heartbeat frame.</summary>
     public void WriteHeartbeat()
     {
+        bool inline;
         lock (_sync)
         {
             if (_fault is not null)
@@ -180,9 +199,10 @@ internal sealed class FrameWriter
             _observer?.OnFramesWritten(span.Slice(0, written));
             _pipe.Writer.Advance(written);
             CommitLocked(written);
+            inline = ClaimInlineLocked();
         }
 
-        _signal.Set();
+        Kick(inline);
     }
 
     /// <summary>
@@ -198,6 +218,7 @@ internal sealed class FrameWriter
         uint frameMax = FrameMax;
         int size = FrameEncoder.PublishSize(in method, in properties, body.Length, frameMax);
         ushort channel = target.Id;
+        bool inline;
         lock (_sync)
         {
             ThrowIfFaulted();
@@ -220,9 +241,11 @@ internal sealed class FrameWriter
             {
                 WriteLargePublishLocked(writer, channel, in method, in properties, body, frameMax);
             }
+
+            inline = ClaimInlineLocked();
         }
 
-        _signal.Set();
+        Kick(inline);
         return true;
     }
 
@@ -280,6 +303,118 @@ internal sealed class FrameWriter
             writer.Advance(1);
             CommitLocked(length + FrameEncoder.Overhead);
             body = body.Slice(length);
+        }
+    }
+
+    /// <summary>After an append: whether the appending thread should send it itself (and if so, it now holds the
+    /// sender role).</summary>
+    private bool ClaimInlineLocked()
+    {
+        long now = Stopwatch.GetTimestamp();
+        bool quiet = now - _lastAppend >= QuietTicks;
+        _lastAppend = now;
+        // Only a small amount: a publisher back from waiting for capacity must not end up sending the backlog.
+        if (!quiet || _sending || _socket is null || _stopRequested || _buffered > InlineLimit)
+        {
+            return false;
+        }
+
+        _sending = true;
+        return true;
+    }
+
+    private void Kick(bool inline)
+    {
+        if (inline)
+        {
+            SendInline();
+        }
+        else
+        {
+            _signal.Set();
+        }
+    }
+
+    /// <summary>Sends what is buffered from the appending thread, if the socket can take it without blocking;
+    /// otherwise, and for whatever is appended meanwhile, the writer thread takes over.</summary>
+    private void SendInline()
+    {
+        try
+        {
+            if (_socket!.Poll(0, System.Net.Sockets.SelectMode.SelectWrite))
+            {
+                lock (_sync)
+                {
+                    FlushLocked();
+                }
+
+                SendFlushed(_stream!);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
+                                       or InvalidOperationException or NotSupportedException)
+        {
+            // The append itself succeeded; the failure ends the connection, which fails what is pending.
+            Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+            _onFault(ex);
+            return;
+        }
+
+        bool more;
+        lock (_sync)
+        {
+            _sending = false;
+            more = _flushRequested || _stopRequested;
+        }
+
+        if (more)
+        {
+            _signal.Set();
+        }
+    }
+
+    private void FlushLocked()
+    {
+        if (!_flushRequested)
+        {
+            return;
+        }
+
+        _flushRequested = false;
+        // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
+        ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
+        Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");
+        if (flush.IsCompleted)
+        {
+            _ = flush.Result;
+        }
+        else
+        {
+            _ = flush.AsTask();
+        }
+    }
+
+    /// <summary>Writes everything flushed into the pipe so far (sender role only).</summary>
+    private void SendFlushed(Stream stream)
+    {
+        PipeReader reader = _pipe.Reader;
+        while (reader.TryRead(out ReadResult result))
+        {
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            if (buffer.IsEmpty)
+            {
+                reader.AdvanceTo(buffer.End);
+                break;
+            }
+
+            foreach (ReadOnlyMemory<byte> segment in buffer)
+            {
+                stream.Write(segment.Span);
+            }
+
+            long sent = buffer.Length;
+            reader.AdvanceTo(buffer.End);
+            OnSent(sent);
         }
     }
 
@@ -351,7 +486,6 @@ internal sealed class FrameWriter
     private void RunLoop()
     {
         Stream stream = _stream!;
-        PipeReader reader = _pipe.Reader;
         while (true)
         {
             _signal.Wait();
@@ -363,42 +497,21 @@ internal sealed class FrameWriter
                     return;
                 }
 
-                if (_flushRequested)
+                if (_sending)
                 {
-                    _flushRequested = false;
-                    // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
-                    ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
-                    Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");
-                    if (flush.IsCompleted)
-                    {
-                        _ = flush.Result;
-                    }
-                    else
-                    {
-                        _ = flush.AsTask();
-                    }
+                    // An appending thread is sending; it wakes this loop again if it leaves anything behind.
+                    continue;
                 }
 
+                _sending = true;
+                FlushLocked();
                 stop = _stopRequested;
             }
 
-            while (reader.TryRead(out ReadResult result))
+            SendFlushed(stream);
+            lock (_sync)
             {
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (buffer.IsEmpty)
-                {
-                    reader.AdvanceTo(buffer.End);
-                    break;
-                }
-
-                foreach (ReadOnlyMemory<byte> segment in buffer)
-                {
-                    stream.Write(segment.Span);
-                }
-
-                long sent = buffer.Length;
-                reader.AdvanceTo(buffer.End);
-                OnSent(sent);
+                _sending = false;
             }
 
             if (stop)
