@@ -28,6 +28,9 @@ public sealed partial class Consumer : IChannelHandler
     private readonly ILogger _logger;
     private readonly Channel<ReceivedMessage>? _buffer;
     private readonly DeliveryQueue? _queue;
+    private readonly PoolDrainer? _poolDrainer;
+    private int _draining;
+    private int _batch; // deliveries queued in the current read batch (read loop only)
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConsumerState _state = ConsumerState.Syncing;
     private AmqpChannel? _channel;
@@ -54,6 +57,7 @@ public sealed partial class Consumer : IChannelHandler
             // A synchronous callback gets a thread of its own that sleeps between batches: cheaper than a
             // thread-pool hop per batch, and a callback that blocks holds up nobody else.
             _queue = new DeliveryQueue(blocking: true);
+            _poolDrainer = new PoolDrainer(this);
             new Thread(SingleDispatchThread) { IsBackground = true, Name = "CoolAmqp consumer " + queue.Name }.Start();
         }
         else if (callback && options.MaxConcurrency == 1)
@@ -376,26 +380,45 @@ public sealed partial class Consumer : IChannelHandler
     private void SingleDispatchThread()
     {
         DeliveryQueue queue = _queue!;
-        Action<ReceivedMessage> onMessage = _options.OnMessage!;
         while (true)
+        {
+            DrainSynchronous();
+            if (queue.IsCompleted && queue.IsEmpty)
+            {
+                return;
+            }
+
+            queue.Wait();
+        }
+    }
+
+    /// <summary>Runs the synchronous callback for everything queued; only one thread at a time (the consumer's
+    /// thread or, for a lone delivery, a pool thread) holds the role, so the order of delivery is kept.</summary>
+    private void DrainSynchronous()
+    {
+        DeliveryQueue queue = _queue!;
+        Action<ReceivedMessage> onMessage = _options.OnMessage!;
+        while (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
             while (queue.TryDequeue(out ReceivedMessage? message))
             {
                 Invoke(onMessage, message);
             }
 
-            if (queue.IsCompleted)
-            {
-                while (queue.TryDequeue(out ReceivedMessage? late))
-                {
-                    Invoke(onMessage, late);
-                }
+            Volatile.Write(ref _draining, 0);
 
+            // A delivery queued after the last dequeue but before the release was left by whoever saw the role
+            // taken: take it back.
+            if (queue.IsEmpty)
+            {
                 return;
             }
-
-            queue.Wait();
         }
+    }
+
+    private sealed class PoolDrainer(Consumer consumer) : IThreadPoolWorkItem
+    {
+        public void Execute() => consumer.DrainSynchronous();
     }
 
     private void Invoke(Action<ReceivedMessage> onMessage, ReceivedMessage message)
@@ -539,6 +562,7 @@ public sealed partial class Consumer : IChannelHandler
     {
         if (_queue is not null)
         {
+            _batch++;
             if (!_queue.TryEnqueue(message))
             {
                 // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
@@ -556,7 +580,22 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _queue?.Flush();
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
+    {
+        int batch = _batch;
+        _batch = 0;
+        if (_poolDrainer is not null && batch == 1)
+        {
+            // A lone delivery (request/response traffic): a pool thread that is still spinning from its last work
+            // picks it up sooner than the consumer's sleeping thread wakes. Bursts go to that thread, which costs
+            // no spinning.
+            ThreadPool.UnsafeQueueUserWorkItem(_poolDrainer, preferLocal: false);
+        }
+        else
+        {
+            _queue?.Flush();
+        }
+    }
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {

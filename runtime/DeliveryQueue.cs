@@ -33,6 +33,9 @@ internal sealed class DeliveryQueue
         }
     }
 
+    /// <summary>Whether nothing is queued.</summary>
+    public bool IsEmpty => _queue.IsEmpty;
+
     /// <summary>Whether <see cref="Complete"/> was called.</summary>
     public bool IsCompleted => _completed;
 
