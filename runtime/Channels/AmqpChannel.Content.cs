@@ -33,6 +33,7 @@ internal sealed partial class AmqpChannel
     private Utf8StringCache _routingKeyCache;
     private Utf8StringCache _consumerTagCache;
     private DeliveryRecordPool? _records;
+    private DeliveryRecord? _pendingRecord;
     private byte[]? _names;
     private int _exchangeLength;
     private int _routingKeyLength;
@@ -146,9 +147,19 @@ internal sealed partial class AmqpChannel
         int names = record ? _exchangeLength + _routingKeyLength : 0;
         _bodyOffset = names + _propertiesLength;
         int total = _bodyOffset + _bodyLength;
-        _bufferPooled = (record || BodyMode == BodyReceiveMode.Pooled) && _content == ContentKind.Deliver && total > 0;
-        _bufferPool = _bufferPooled ? DeliveryBufferPool.For(total) : null;
-        _buffer = total == 0 ? [] : _bufferPool is not null ? _bufferPool.Rent(total) : new byte[total];
+        if (record)
+        {
+            // The record owns (and usually keeps) its buffer.
+            _pendingRecord = _records!.Rent();
+            _buffer = _pendingRecord.PrepareBuffer(total);
+        }
+        else
+        {
+            _bufferPooled = BodyMode == BodyReceiveMode.Pooled && _content == ContentKind.Deliver && total > 0;
+            _bufferPool = _bufferPooled ? DeliveryBufferPool.For(total) : null;
+            _buffer = total == 0 ? [] : _bufferPool is not null ? _bufferPool.Rent(total) : new byte[total];
+        }
+
         if (names > 0)
         {
             _names.AsSpan(0, names).CopyTo(_buffer);
@@ -202,7 +213,7 @@ internal sealed partial class AmqpChannel
         switch (kind)
         {
             case ContentKind.Deliver when _records is { } records:
-                DeliverRecord(records, buffer);
+                DeliverRecord(records);
                 break;
             case ContentKind.Deliver:
                 _handler.OnDelivery(this, new ReceivedMessage(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
@@ -234,11 +245,12 @@ internal sealed partial class AmqpChannel
         }
     }
 
-    private void DeliverRecord(DeliveryRecordPool records, byte[] buffer)
+    private void DeliverRecord(DeliveryRecordPool records)
     {
-        DeliveryRecord record = records.Rent();
-        record.Fill(_deliveryTag, _redelivered, _contentNoAck, _consumerTag, buffer, _bufferPool, _exchangeLength,
-            _routingKeyLength, _propertiesLength, _bodyLength);
+        DeliveryRecord record = _pendingRecord!;
+        _pendingRecord = null;
+        record.Fill(_deliveryTag, _redelivered, _contentNoAck, _consumerTag, _exchangeLength, _routingKeyLength,
+            _propertiesLength, _bodyLength);
         long token;
         if (_contentNoAck)
         {

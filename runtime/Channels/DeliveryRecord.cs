@@ -34,6 +34,7 @@ internal sealed class DeliveryRecord
     private string _consumerTag = string.Empty;
     private byte[] _buffer = [];
     private ArrayPool<byte>? _bufferPool;
+    private bool _retained;
     private int _exchangeLength;
     private int _routingKeyLength;
     private int _propertiesLength;
@@ -63,17 +64,35 @@ internal sealed class DeliveryRecord
 
     internal DeliveryRecord? NextFree;
 
-    /// <summary>Fills a free record (read loop). <paramref name="buffer"/> holds the exchange, the routing key, the
-    /// property section and the body, in that order; the record owns it until it is released.</summary>
-    public void Fill(ulong tag, bool redelivered, bool noAck, string consumerTag, byte[] buffer, ArrayPool<byte>? bufferPool,
+    /// <summary>A buffer of at least <paramref name="size"/> bytes for the delivery this free record is about to
+    /// hold (read loop). The record keeps its buffer from one delivery to the next while the pool's budget allows
+    /// (so a backlog larger than what <see cref="DeliveryBufferPool"/> keeps costs nothing once warm), and swaps it
+    /// for a bigger one when needed.</summary>
+    /// <param name="size">The bytes needed: exchange, routing key, property section and body, in that order.</param>
+    /// <param name="bufferPool">Where to rent from; default <see cref="DeliveryBufferPool.For(int)"/>.</param>
+    public byte[] PrepareBuffer(int size, ArrayPool<byte>? bufferPool = null)
+    {
+        if (_buffer.Length >= size)
+        {
+            return _buffer;
+        }
+
+        ReturnBuffer();
+        bufferPool ??= DeliveryBufferPool.For(size);
+        _buffer = bufferPool.Rent(size);
+        _bufferPool = bufferPool;
+        _retained = Pool.TryRetain(_buffer.Length);
+        return _buffer;
+    }
+
+    /// <summary>Fills a free record (read loop) whose buffer (<see cref="PrepareBuffer"/>) holds the delivery.</summary>
+    public void Fill(ulong tag, bool redelivered, bool noAck, string consumerTag,
         int exchangeLength, int routingKeyLength, int propertiesLength, int bodyLength)
     {
         _tag = tag;
         _redelivered = redelivered;
         _noAck = noAck;
         _consumerTag = consumerTag;
-        _buffer = buffer;
-        _bufferPool = bufferPool;
         _exchangeLength = exchangeLength;
         _routingKeyLength = routingKeyLength;
         _propertiesLength = propertiesLength;
@@ -119,16 +138,32 @@ internal sealed class DeliveryRecord
         }
     }
 
-    /// <summary>Returns the buffer and the record to their pools (the claimant, once the record is unlinked).</summary>
+    /// <summary>Returns the record, and its buffer unless the record keeps it, to their pools (the claimant, once the
+    /// record is unlinked).</summary>
     public void Release()
+    {
+        if (!_retained)
+        {
+            ReturnBuffer();
+        }
+
+        _consumerTag = string.Empty;
+        Pool.Return(this);
+    }
+
+    private void ReturnBuffer()
     {
         byte[] buffer = _buffer;
         ArrayPool<byte>? bufferPool = _bufferPool;
+        if (_retained)
+        {
+            Pool.Unretain(buffer.Length);
+        }
+
         _buffer = [];
         _bufferPool = null;
-        _consumerTag = string.Empty;
+        _retained = false;
         bufferPool?.Return(buffer);
-        Pool.Return(this);
     }
 
     // ---- reads checked against a token ----
@@ -243,8 +278,13 @@ internal sealed class DeliveryRecord
 /// </summary>
 internal sealed class DeliveryRecordPool
 {
+    /// <summary>How many bytes of buffers the records of one channel keep between deliveries, by default.</summary>
+    public const long DefaultRetainBudget = 64L * 1024 * 1024;
+
     private readonly IDeliveryAcknowledger _acknowledger;
     private readonly object _sync;
+    private readonly long _retainBudget;
+    private long _retained;
     private DeliveryRecord? _free;
     private DeliveryRecord? _returned;
     private DeliveryRecord? _head;
@@ -255,11 +295,32 @@ internal sealed class DeliveryRecordPool
     /// <summary>Creates a pool.</summary>
     /// <param name="acknowledger">Settles on the channel; its calls are made while holding <paramref name="sync"/>.</param>
     /// <param name="sync">The channel's settle lock (re-entrant), which also guards the live list.</param>
-    public DeliveryRecordPool(IDeliveryAcknowledger acknowledger, object sync)
+    /// <param name="retainBudget">How many bytes of buffers its records may keep between deliveries; beyond it,
+    /// a record returns its buffer to the pool it came from when its delivery ends.</param>
+    public DeliveryRecordPool(IDeliveryAcknowledger acknowledger, object sync, long retainBudget = DefaultRetainBudget)
     {
         _acknowledger = acknowledger;
         _sync = sync;
+        _retainBudget = retainBudget;
     }
+
+    /// <summary>Bytes of buffers kept by records (read loop only; for tests).</summary>
+    public long RetainedBytes => _retained;
+
+    /// <summary>Whether a record may keep a buffer of <paramref name="length"/> bytes (read loop only).</summary>
+    internal bool TryRetain(int length)
+    {
+        if (_retained + length > _retainBudget)
+        {
+            return false;
+        }
+
+        _retained += length;
+        return true;
+    }
+
+    /// <summary>A record gave back a buffer it kept (read loop only).</summary>
+    internal void Unretain(int length) => _retained -= length;
 
     /// <summary>What settles deliveries: the channel (for tests).</summary>
     public IDeliveryAcknowledger Acknowledger => _acknowledger;

@@ -58,7 +58,7 @@ public sealed class DeliveryTests
         public readonly object Sync = new();
         public readonly DeliveryRecordPool Pool;
 
-        public Fixture() => Pool = new DeliveryRecordPool(Acknowledger, Sync);
+        public Fixture(long retainBudget = 0) => Pool = new DeliveryRecordPool(Acknowledger, Sync, retainBudget);
 
         /// <summary>What the read loop does with a complete delivery.</summary>
         public Delivery Deliver(ulong tag, bool noAck = false, string exchange = "amq.topic", string routingKey = "a.b",
@@ -68,13 +68,13 @@ public sealed class DeliveryTests
             byte[] rk = Encoding.UTF8.GetBytes(routingKey);
             byte[] props = properties is null ? [] : Encode(properties);
             body ??= [1, 2, 3];
-            byte[] buffer = Buffers.Rent(ex.Length + rk.Length + props.Length + body.Length);
+            DeliveryRecord record = Pool.Rent();
+            byte[] buffer = record.PrepareBuffer(ex.Length + rk.Length + props.Length + body.Length, Buffers);
             ex.CopyTo(buffer, 0);
             rk.CopyTo(buffer, ex.Length);
             props.CopyTo(buffer, ex.Length + rk.Length);
             body.CopyTo(buffer, ex.Length + rk.Length + props.Length);
-            DeliveryRecord record = Pool.Rent();
-            record.Fill(tag, redelivered: tag % 2 == 0, noAck, "ctag-1", buffer, Buffers, ex.Length, rk.Length, props.Length, body.Length);
+            record.Fill(tag, redelivered: tag % 2 == 0, noAck, "ctag-1", ex.Length, rk.Length, props.Length, body.Length);
             long token;
             lock (Sync)
             {
@@ -172,8 +172,7 @@ public sealed class DeliveryTests
     {
         var fixture = new Fixture();
         Delivery delivery = fixture.Deliver(5);
-        Assert.That(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(delivery.BodyMemory, out ArraySegment<byte> segment), Is.True);
-        byte[] buffer = segment.Array!;
+        byte[] buffer = BufferOf(delivery);
 
         Assert.That(delivery.Ack(), Is.True);
         AssertStale(delivery);
@@ -245,6 +244,40 @@ public sealed class DeliveryTests
 
         Assert.That(fixture.Pool.Created, Is.EqualTo(10), "as many records as deliveries outstanding at once");
         Assert.That(fixture.Pool.LiveCount, Is.EqualTo(9));
+    }
+
+    [Test]
+    public void A_record_keeps_its_buffer_within_the_budget_and_returns_what_exceeds_it()
+    {
+        var fixture = new Fixture(retainBudget: 1000);
+        Delivery first = fixture.Deliver(1, body: new byte[100]);
+        byte[] kept = BufferOf(first);
+        Assert.That(first.Ack(), Is.True);
+        Delivery second = fixture.Deliver(2, body: new byte[50]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(BufferOf(second), Is.SameAs(kept), "the record kept its buffer for the next delivery");
+            Assert.That(fixture.Buffers.Returned, Is.Empty);
+            Assert.That(fixture.Pool.RetainedBytes, Is.EqualTo(kept.Length));
+        });
+
+        Assert.That(second.Ack(), Is.True);
+        Delivery big = fixture.Deliver(3, body: new byte[5000]);
+        byte[] bigBuffer = BufferOf(big);
+        Assert.That(big.Ack(), Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(fixture.Buffers.Returned.Keys, Is.EquivalentTo(new[] { kept, bigBuffer }),
+                "the small buffer went back when swapped, the big one (over budget) when its delivery ended");
+            Assert.That(fixture.Pool.RetainedBytes, Is.Zero);
+        });
+    }
+
+    private static byte[] BufferOf(Delivery delivery)
+    {
+        Assert.That(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(delivery.BodyMemory, out ArraySegment<byte> segment), Is.True);
+        return segment.Array!;
     }
 
     [Test]
