@@ -42,8 +42,12 @@ internal sealed class DeliveryRecord
 
     internal DeliveryRecord(DeliveryRecordPool pool) => Pool = pool;
 
-    /// <summary>Where the record came from and goes back to.</summary>
-    public DeliveryRecordPool Pool { get; }
+    /// <summary>Where the record came from and goes back to. Changes only while the record is free (a spare
+    /// record of a closed channel adopted by another channel's pool).</summary>
+    public DeliveryRecordPool Pool { get; private set; }
+
+    /// <summary>The length of the buffer the record holds (for the spare records' budget).</summary>
+    internal int BufferLength => _buffer.Length;
 
     /// <summary>The current stamp (odd: free; even: the token of the delivery it holds).</summary>
     public long Stamp => Volatile.Read(ref _stamp);
@@ -149,6 +153,32 @@ internal sealed class DeliveryRecord
 
         _consumerTag = string.Empty;
         Pool.Return(this);
+    }
+
+    /// <summary>A free spare record joins <paramref name="pool"/> (its read loop), keeping its buffer if the
+    /// pool's budget allows.</summary>
+    internal void Adopt(DeliveryRecordPool pool)
+    {
+        Pool = pool;
+        if (_retained && !pool.TryRetain(_buffer.Length))
+        {
+            DropBuffer();
+        }
+    }
+
+    /// <summary>A free record becomes a spare: it leaves its closed pool (which it must not keep alive).</summary>
+    internal void Detach(DeliveryRecordPool detached) => Pool = detached;
+
+    /// <summary>Gives the buffer back to the pool it came from, outside any pool's accounting (a free record of a
+    /// closed channel that is not kept as a spare).</summary>
+    internal void DropBuffer()
+    {
+        byte[] buffer = _buffer;
+        ArrayPool<byte>? bufferPool = _bufferPool;
+        _buffer = [];
+        _bufferPool = null;
+        _retained = false;
+        bufferPool?.Return(buffer);
     }
 
     private void ReturnBuffer()
@@ -269,27 +299,44 @@ internal sealed class DeliveryRecord
 
 /// <summary>
 /// The reusable delivery records of one channel incarnation (consumers with <see cref="ConsumerOptions.OnDelivery"/>).
-/// The read loop takes records from a private free list and refills it, when empty, by taking at once the whole
-/// stack of records that other threads returned (a lock-free push; a single taker, so no ABA). Acknowledged
-/// deliveries are also kept, in tag order, on a live list guarded by the channel's settle lock, so a
-/// multiple-settle and the channel closing can end every delivery they cover. Nothing is allocated once the
-/// pool holds as many records as deliveries are outstanding at once (the prefetch window, or for a no-ack
-/// consumer what waits for the callback).
+/// Ended records go back on a lock-free stack (pushed from any thread, popped only by the read loop, so no ABA);
+/// each keeps its buffer within a budget. Acknowledged deliveries are also kept, in tag order, on a live list
+/// guarded by the channel's settle lock, so a multiple-settle and the channel closing can end every delivery
+/// they cover. Nothing is allocated once the pool holds as many records as deliveries are outstanding at once
+/// (the prefetch window, or for a no-ack consumer what waits for the callback). When the channel closes, its free
+/// records become spares that the next channel's pool adopts.
 /// </summary>
 internal sealed class DeliveryRecordPool
 {
     /// <summary>How many bytes of buffers the records of one channel keep between deliveries, by default.</summary>
     public const long DefaultRetainBudget = 64L * 1024 * 1024;
 
+    // Free records of closed channels (with their buffers), for the next channel's pool: a consumer that comes
+    // and goes (or reconnects) does not build its records and buffers again. Used only when a channel closes and
+    // while a pool grows, so a lock is cheap enough. Last in, first out (the latest channel's records suit the
+    // next one best), bounded in records and bytes: beyond, the oldest give their buffers back and go.
+    private const int MaxSpares = 4096;
+    private const long MaxSpareBytes = 64L * 1024 * 1024;
+    private static readonly object SpareSync = new();
+    private static readonly DeliveryRecord?[] Spares = new DeliveryRecord?[MaxSpares];
+    private static int _spareBottom;
+    private static int _spareCount;
+    private static long _spareBytes;
+
+    // What spare records point to while they wait, so they do not keep a closed channel (and its connection) alive.
+    private static readonly DeliveryRecordPool Detached = new(new NoAcknowledger(), new object(), 0, useSpares: false) { _closed = true };
+
     private readonly IDeliveryAcknowledger _acknowledger;
     private readonly object _sync;
     private readonly long _retainBudget;
+    private readonly bool _useSpares;
     private long _retained;
-    private DeliveryRecord? _free;
+    private volatile bool _closed;
     private DeliveryRecord? _returned;
     private DeliveryRecord? _head;
     private DeliveryRecord? _tail;
     private int _created;
+    private int _adopted;
     private int _live;
 
     /// <summary>Creates a pool.</summary>
@@ -297,12 +344,19 @@ internal sealed class DeliveryRecordPool
     /// <param name="sync">The channel's settle lock (re-entrant), which also guards the live list.</param>
     /// <param name="retainBudget">How many bytes of buffers its records may keep between deliveries; beyond it,
     /// a record returns its buffer to the pool it came from when its delivery ends.</param>
-    public DeliveryRecordPool(IDeliveryAcknowledger acknowledger, object sync, long retainBudget = DefaultRetainBudget)
+    /// <param name="useSpares">Whether to take records from, and leave them to, the process-wide spares of closed
+    /// channels.</param>
+    public DeliveryRecordPool(IDeliveryAcknowledger acknowledger, object sync, long retainBudget = DefaultRetainBudget,
+        bool useSpares = true)
     {
         _acknowledger = acknowledger;
         _sync = sync;
         _retainBudget = retainBudget;
+        _useSpares = useSpares;
     }
+
+    /// <summary>Whether the channel closed (<see cref="EndAll"/>).</summary>
+    public bool IsClosed => _closed;
 
     /// <summary>Bytes of buffers kept by records (read loop only; for tests).</summary>
     public long RetainedBytes => _retained;
@@ -328,6 +382,9 @@ internal sealed class DeliveryRecordPool
     /// <summary>How many records the pool has created (for tests).</summary>
     public int Created => Volatile.Read(ref _created);
 
+    /// <summary>How many spare records of closed channels the pool has adopted (for tests).</summary>
+    public int Adopted => Volatile.Read(ref _adopted);
+
     /// <summary>How many acknowledged deliveries are on the live list (for tests).</summary>
     public int LiveCount
     {
@@ -343,16 +400,26 @@ internal sealed class DeliveryRecordPool
     /// <summary>A free record (read loop only).</summary>
     public DeliveryRecord Rent()
     {
-        DeliveryRecord? record = _free ?? Interlocked.Exchange(ref _returned, null);
-        if (record is null)
+        // A lock-free pop. The read loop is the only popper (the channel closing only takes the whole stack), so a
+        // record cannot leave and come back between reading the head and swapping it: no ABA.
+        while (Volatile.Read(ref _returned) is { } head)
         {
-            _created++;
-            return new DeliveryRecord(this);
+            if (Interlocked.CompareExchange(ref _returned, head.NextFree, head) == head)
+            {
+                head.NextFree = null;
+                return head;
+            }
         }
 
-        _free = record.NextFree;
-        record.NextFree = null;
-        return record;
+        if (_useSpares && Volatile.Read(ref _spareCount) > 0 && PopSpare() is { } spare)
+        {
+            spare.Adopt(this);
+            _adopted++;
+            return spare;
+        }
+
+        _created++;
+        return new DeliveryRecord(this);
     }
 
     /// <summary>Publishes a filled record: an acknowledged one is linked at the tail of the live list. The caller
@@ -426,18 +493,28 @@ internal sealed class DeliveryRecordPool
         record.Release();
     }
 
-    /// <summary>The channel closed: every live delivery ends (the broker requeues them), and its buffer goes back.</summary>
+    /// <summary>The channel closed: every live delivery ends (the broker requeues them), and the free records
+    /// become spares for other channels (those still with the application follow when they end).</summary>
     public void EndAll()
     {
+        _closed = true;
         lock (_sync)
         {
             EndLocked(ulong.MaxValue);
         }
+
+        DrainToSpares();
     }
 
     /// <summary>Returns a released record (any thread).</summary>
     public void Return(DeliveryRecord record)
     {
+        if (_closed)
+        {
+            ToSpares(record);
+            return;
+        }
+
         DeliveryRecord? head;
         do
         {
@@ -445,6 +522,69 @@ internal sealed class DeliveryRecordPool
             record.NextFree = head;
         }
         while (Interlocked.CompareExchange(ref _returned, record, head) != head);
+
+        if (_closed)
+        {
+            // Closed meanwhile: its drain may have missed this record.
+            DrainToSpares();
+        }
+    }
+
+    private void DrainToSpares()
+    {
+        DeliveryRecord? record = Interlocked.Exchange(ref _returned, null);
+        while (record is not null)
+        {
+            DeliveryRecord? next = record.NextFree;
+            record.NextFree = null;
+            ToSpares(record);
+            record = next;
+        }
+    }
+
+    private void ToSpares(DeliveryRecord record)
+    {
+        if (!_useSpares || record.BufferLength > MaxSpareBytes)
+        {
+            record.DropBuffer();
+            return;
+        }
+
+        lock (SpareSync)
+        {
+            while (_spareCount == MaxSpares || _spareBytes + record.BufferLength > MaxSpareBytes)
+            {
+                DeliveryRecord oldest = Spares[_spareBottom]!;
+                Spares[_spareBottom] = null;
+                _spareBottom = (_spareBottom + 1) % MaxSpares;
+                _spareCount--;
+                _spareBytes -= oldest.BufferLength;
+                oldest.DropBuffer();
+            }
+
+            record.Detach(Detached);
+            Spares[(_spareBottom + _spareCount) % MaxSpares] = record;
+            _spareCount++;
+            _spareBytes += record.BufferLength;
+        }
+    }
+
+    private static DeliveryRecord? PopSpare()
+    {
+        lock (SpareSync)
+        {
+            if (_spareCount == 0)
+            {
+                return null;
+            }
+
+            _spareCount--;
+            int top = (_spareBottom + _spareCount) % MaxSpares;
+            DeliveryRecord record = Spares[top]!;
+            Spares[top] = null;
+            _spareBytes -= record.BufferLength;
+            return record;
+        }
     }
 
     /// <summary>Ends every live record with a tag up to <paramref name="tag"/>. A record whose claim is lost is
@@ -494,5 +634,14 @@ internal sealed class DeliveryRecordPool
         record.Next = null;
         record.Linked = false;
         _live--;
+    }
+
+    private sealed class NoAcknowledger : IDeliveryAcknowledger
+    {
+        public bool Ack(ulong deliveryTag, bool multiple) => false;
+
+        public bool Nack(ulong deliveryTag, bool multiple, bool requeue) => false;
+
+        public bool Reject(ulong deliveryTag, bool requeue) => false;
     }
 }

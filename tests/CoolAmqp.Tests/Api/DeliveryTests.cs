@@ -58,7 +58,8 @@ public sealed class DeliveryTests
         public readonly object Sync = new();
         public readonly DeliveryRecordPool Pool;
 
-        public Fixture(long retainBudget = 0) => Pool = new DeliveryRecordPool(Acknowledger, Sync, retainBudget);
+        public Fixture(long retainBudget = 0, bool useSpares = false) =>
+            Pool = new DeliveryRecordPool(Acknowledger, Sync, retainBudget, useSpares);
 
         /// <summary>What the read loop does with a complete delivery.</summary>
         public Delivery Deliver(ulong tag, bool noAck = false, string exchange = "amq.topic", string routingKey = "a.b",
@@ -272,6 +273,29 @@ public sealed class DeliveryTests
                 "the small buffer went back when swapped, the big one (over budget) when its delivery ended");
             Assert.That(fixture.Pool.RetainedBytes, Is.Zero);
         });
+    }
+
+    [Test]
+    public void Records_of_a_closed_channel_serve_the_next_channel_with_their_buffers()
+    {
+        var closing = new Fixture(retainBudget: 1 << 20, useSpares: true);
+        Delivery[] deliveries = Enumerable.Range(1, 3).Select(i => closing.Deliver((ulong)i, body: new byte[500])).ToArray();
+        Assert.That(deliveries[0].Ack(), Is.True);
+        closing.Pool.EndAll();
+        Assert.That(deliveries.Select(d => d.IsValid), Is.All.False);
+
+        var next = new Fixture(retainBudget: 1 << 20, useSpares: true);
+        DeliveryRecord record = next.Pool.Rent();
+        Assert.Multiple(() =>
+        {
+            Assert.That(record.Pool, Is.SameAs(next.Pool), "adopted by the new pool");
+            Assert.That(next.Pool.Created, Is.Zero, "a spare, not a new record");
+            Assert.That(record.Stamp % 2, Is.EqualTo(1), "free");
+        });
+
+        // A stale handle of the old channel still cannot touch it.
+        Assert.That(deliveries[1].Ack(), Is.False);
+        Assert.That(next.Acknowledger.Calls, Is.Empty);
     }
 
     private static byte[] BufferOf(Delivery delivery)
