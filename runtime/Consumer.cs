@@ -65,9 +65,16 @@ public sealed partial class Consumer : IChannelHandler
         _options = options;
         _logger = logger;
         bool callback = callbacks == 1;
-        if (callback && options.MaxConcurrency == 1)
+        if ((options.OnMessage is not null || options.OnDelivery is not null) && options.MaxConcurrency == 1)
         {
-            _queue = new DeliveryQueue();
+            // A synchronous callback gets a thread of its own that sleeps between batches: cheaper than a
+            // thread-pool hop per batch, and a callback that blocks holds up nobody else.
+            _queue = new DeliveryQueue(blocking: true);
+            new Thread(SingleDispatchThread) { IsBackground = true, Name = "CoolAmqp consumer " + queue.Name }.Start();
+        }
+        else if (callback && options.MaxConcurrency == 1)
+        {
+            _queue = new DeliveryQueue(blocking: false);
             _ = Task.Run(SingleDispatchLoopAsync);
         }
         else if (callback || options.ReadFromConsumer)
@@ -384,6 +391,58 @@ public sealed partial class Consumer : IChannelHandler
         }
 
         return _buffer.Reader.ReadAllAsync(cancellationToken);
+    }
+
+    private void SingleDispatchThread()
+    {
+        DeliveryQueue queue = _queue!;
+        while (true)
+        {
+            while (queue.TryDequeue(out QueuedDelivery item))
+            {
+                Dispatch(item);
+            }
+
+            if (queue.IsCompleted)
+            {
+                while (queue.TryDequeue(out QueuedDelivery late))
+                {
+                    Dispatch(late);
+                }
+
+                return;
+            }
+
+            queue.Wait();
+        }
+    }
+
+    /// <summary>One item for a synchronous callback (the dispatch thread).</summary>
+    private void Dispatch(in QueuedDelivery item)
+    {
+        if (item.Record is { } record)
+        {
+            Dispatch(record, item.Token);
+        }
+        else
+        {
+            Invoke(_options.OnMessage!, item.Message!);
+        }
+    }
+
+    private void Invoke(Action<ReceivedMessage> onMessage, ReceivedMessage message)
+    {
+        try
+        {
+            onMessage(message);
+        }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            ReportCallbackError(message, ex);
+        }
     }
 
     private async Task SingleDispatchLoopAsync()

@@ -20,7 +20,7 @@ internal sealed class ConnectionHarness
         Connection = new AmqpConnection(NodeDefinition.Parse("amqp://guest:guest@127.0.0.1/"), new ClusterOptions(),
             NullLogger.Instance);
         Connection.Writer.FrameMax = 131072;
-        Connection.Writer.Start(Stream.Null);
+        Connection.Writer.Start(Stream.Null, "bench writer");
         Channel = new AmqpChannel(Connection, 1, new NoHandler());
         Task open = Channel.OpenAsync(CancellationToken.None);
         // channel.open is now pending (or about to be): answer it as the broker would.

@@ -47,6 +47,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private long _lastReadTicks = Environment.TickCount64;
     private byte[]? _scratch;
 
+    // Reads land in pooled 64 KiB segments, at least 16 KiB free per read, so a burst arrives in few reads.
+    private const int ReadSegmentSize = 64 * 1024;
+    private const int MinimumReadSize = 16 * 1024;
+
     public AmqpConnection(NodeDefinition node, ClusterOptions options, ILogger logger)
     {
         _node = node;
@@ -173,9 +177,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             throw Failure ?? new ConnectionDeadException("The connection was closed while connecting.");
         }
 
-        _writer.Start(_stream);
+        _writer.Start(_stream, $"CoolAmqp writer {_node.Host}:{_node.Port}");
         _writer.WriteRaw(FrameEncoder.ProtocolHeader);
-        _ = Task.Run(ReadLoopAsync, CancellationToken.None);
+        new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_node.Host}:{_node.Port}" }.Start();
 
         using (cancellationToken.UnsafeRegister(static s =>
         {
@@ -204,17 +208,24 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(address, _node.Port), cancellationToken).ConfigureAwait(false);
-                Stream stream = new NetworkStream(socket, ownsSocket: true);
-                if (_node.UseTls)
+                // Blocking calls only, on a pool thread: one asynchronous operation would switch the socket to
+                // non-blocking mode for good, and the reader and writer threads' blocking calls would then be
+                // emulated over the runtime's epoll thread (a hop per read). Cancellation disposes the socket.
+                var endPoint = new IPEndPoint(address, _node.Port);
+                using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
                 {
-                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                    await ssl.AuthenticateAsClientAsync(
-                        new SslClientAuthenticationOptions { TargetHost = _node.Host }, cancellationToken).ConfigureAwait(false);
-                    stream = ssl;
+                    return await Task.Run(() => ConnectBlocking(socket, endPoint), CancellationToken.None)
+                        .ConfigureAwait(false);
                 }
-
-                return stream;
+            }
+            catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+            catch (SocketException) when (cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new OperationCanceledException(cancellationToken);
             }
             catch (SocketException ex)
             {
@@ -231,18 +242,63 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         throw last!;
     }
 
+    private Stream ConnectBlocking(Socket socket, IPEndPoint endPoint)
+    {
+        socket.Connect(endPoint);
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        if (_node.UseTls)
+        {
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = _node.Host });
+            stream = ssl;
+        }
+
+        return stream;
+    }
+
     // ---- reading ----
 
-    private async Task ReadLoopAsync()
+    // A dedicated thread with blocking reads rather than an async loop: the hop from the socket's completion to a
+    // thread-pool worker (which then spins before sleeping) cost more CPU than parsing what was read (issue 4).
+    private void ReadLoop()
     {
-        PipeReader reader = PipeReader.Create(_stream!, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+        Stream stream = _stream!;
+        var pipe = new Pipe(new PipeOptions(
+            pool: new SegmentPool(ReadSegmentSize, 16),
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: ReadSegmentSize,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false));
+        PipeReader reader = pipe.Reader;
+        PipeWriter writer = pipe.Writer;
         try
         {
             while (true)
             {
-                ReadResult result = await reader.ReadAsync(_lifetime.Token).ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
+                int read = stream.Read(writer.GetMemory(MinimumReadSize).Span);
+                if (read == 0)
+                {
+                    Break(ClosedByPeer());
+                    return;
+                }
+
                 Volatile.Write(ref _lastReadTicks, Environment.TickCount64);
+                writer.Advance(read);
+                // Completes synchronously: nothing pauses this pipe's writer (pauseWriterThreshold 0).
+                ValueTask<FlushResult> flush = writer.FlushAsync();
+                if (!flush.IsCompleted)
+                {
+                    flush.AsTask().GetAwaiter().GetResult();
+                }
+
+                if (!reader.TryRead(out ReadResult result))
+                {
+                    continue;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
                 while (FrameDecoder.TryReadFrame(in buffer, _inboundFrameMax, out FrameHeader header,
                            out ReadOnlySequence<byte> payload, out SequencePosition next))
                 {
@@ -251,28 +307,18 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 }
 
                 FlushDeliveries();
-
                 reader.AdvanceTo(buffer.Start, buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    Break(ClosedByPeer());
-                    return;
-                }
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Break cancelled the lifetime token: the connection is already down.
         }
         catch (AmqpFrameFormatException ex)
         {
-            await CloseThenBreakAsync(ReplyCode.FrameError, ex.Message,
-                new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex)).ConfigureAwait(false);
+            CloseThenBreak(ReplyCode.FrameError, ex.Message,
+                new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex));
         }
         catch (ProtocolViolationException ex)
         {
-            await CloseThenBreakAsync(ReplyCode.UnexpectedFrame, ex.Message,
-                new ConnectionDeadException("The broker broke the protocol: " + ex.Message, ex)).ConfigureAwait(false);
+            CloseThenBreak(ReplyCode.UnexpectedFrame, ex.Message,
+                new ConnectionDeadException("The broker broke the protocol: " + ex.Message, ex));
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
@@ -290,7 +336,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         {
             // Deliveries parsed before a failure still reach their consumers.
             FlushDeliveries();
-            await reader.CompleteAsync().ConfigureAwait(false);
+            reader.Complete();
+            writer.Complete();
             FrameDecoder.ReturnScratch(ref _scratch);
         }
     }
@@ -509,13 +556,14 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private void OnWriterFault(Exception ex) =>
         Break(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
 
-    /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks.</summary>
-    private async Task CloseThenBreakAsync(ReplyCode code, string text, Exception reason)
+    /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks. Reader thread
+    /// only: it blocks until the writer has sent the close (at most a second).</summary>
+    private void CloseThenBreak(ReplyCode code, string text, Exception reason)
     {
         try
         {
             _writer.WriteMethod(0, new ConnectionClose((ushort)code, Truncate(text), 0, 0));
-            await _writer.FlushAndStopAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            _writer.FlushAndStopAsync(TimeSpan.FromSeconds(1)).GetAwaiter().GetResult();
         }
         catch (ConnectionDeadException)
         {
