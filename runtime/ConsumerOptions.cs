@@ -27,7 +27,8 @@ public sealed record ConsumerOptions
     /// <see cref="OnMessageAsync"/>): the allocation-free way to consume. The delivery and its body live in
     /// records and buffers the consumer's channel reuses (bodies are always pooled, whatever
     /// <see cref="BodyReceiveMode"/> says), so it is valid only until it is settled, or for a no-ack consumer until
-    /// the callback returns; copy what you keep (<see cref="Delivery.ToReceivedMessage"/>). Requires
+    /// the callback returns; copy what you keep (<see cref="Delivery.ToReceivedMessage"/>). An acknowledged delivery
+    /// still waiting for its turn when its channel closes is not handed out (the broker requeues it). Requires
     /// <see cref="MaxConcurrency"/> 1. Exceptions are logged and, with a copy of the delivery if it has not ended,
     /// passed to <see cref="OnCallbackError"/>. Default: none.</summary>
     public DeliveryCallback? OnDelivery { get; init; }
