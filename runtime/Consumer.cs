@@ -47,12 +47,28 @@ public sealed partial class Consumer : IChannelHandler
                 "ConsumerOptions.MaxConcurrency must be at least 1.");
         }
 
+        int callbacks = (options.OnMessage is null ? 0 : 1) + (options.OnMessageAsync is null ? 0 : 1) +
+                        (options.OnDelivery is null ? 0 : 1);
+        if (callbacks > 1)
+        {
+            throw new ArgumentException(
+                "Set at most one of ConsumerOptions.OnMessage, ConsumerOptions.OnMessageAsync and ConsumerOptions.OnDelivery.",
+                nameof(options));
+        }
+
+        if (options.OnDelivery is not null && options.MaxConcurrency != 1)
+        {
+            throw new ArgumentException(
+                "ConsumerOptions.OnDelivery hands out one delivery at a time, in order: ConsumerOptions.MaxConcurrency must be 1.",
+                nameof(options));
+        }
+
         _cluster = cluster;
         Queue = queue;
         _options = options;
         _logger = logger;
-        bool callback = options.OnMessage is not null || options.OnMessageAsync is not null;
-        if (options.OnMessage is not null && options.MaxConcurrency == 1)
+        bool callback = callbacks == 1;
+        if ((options.OnMessage is not null || options.OnDelivery is not null) && options.MaxConcurrency == 1)
         {
             // A synchronous callback gets a thread of its own that sleeps between batches: cheaper than a
             // thread-pool hop per batch, and a callback that blocks holds up nobody else.
@@ -184,6 +200,10 @@ public sealed partial class Consumer : IChannelHandler
                 channel = await connection.OpenChannelAsync(this, CancellationToken.None).ConfigureAwait(false);
                 channel.BodyMode = _options.BodyReceiveMode;
                 channel.DeliveriesNoAck = _options.NoAck;
+                if (_options.OnDelivery is not null)
+                {
+                    channel.UseDeliveryRecords();
+                }
                 lock (_sync)
                 {
                     if (_state == ConsumerState.Cancelled)
@@ -368,7 +388,7 @@ public sealed partial class Consumer : IChannelHandler
     /// cluster's events.</exception>
     public IAsyncEnumerable<ReceivedMessage> ReadAllAsync(CancellationToken cancellationToken = default)
     {
-        if (_buffer is null || _options.OnMessage is not null || _options.OnMessageAsync is not null)
+        if (_buffer is null || _options.OnMessage is not null || _options.OnMessageAsync is not null || _options.OnDelivery is not null)
         {
             throw new InvalidOperationException(
                 "Only a consumer created with ConsumerOptions.ReadFromConsumer and no callback can be read from.");
@@ -397,12 +417,11 @@ public sealed partial class Consumer : IChannelHandler
     private void DrainSynchronous()
     {
         DeliveryQueue queue = _queue!;
-        Action<ReceivedMessage> onMessage = _options.OnMessage!;
         while (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            while (queue.TryDequeue(out ReceivedMessage? message))
+            while (queue.TryDequeue(out QueuedDelivery item))
             {
-                Invoke(onMessage, message);
+                Dispatch(item);
             }
 
             Volatile.Write(ref _draining, 0);
@@ -419,6 +438,19 @@ public sealed partial class Consumer : IChannelHandler
     private sealed class PoolDrainer(Consumer consumer) : IThreadPoolWorkItem
     {
         public void Execute() => consumer.DrainSynchronous();
+    }
+
+    /// <summary>One item for a synchronous callback (the dispatch thread).</summary>
+    private void Dispatch(in QueuedDelivery item)
+    {
+        if (item.Record is { } record)
+        {
+            Dispatch(record, item.Token);
+        }
+        else
+        {
+            Invoke(_options.OnMessage!, item.Message!);
+        }
     }
 
     private void Invoke(Action<ReceivedMessage> onMessage, ReceivedMessage message)
@@ -441,15 +473,15 @@ public sealed partial class Consumer : IChannelHandler
         DeliveryQueue queue = _queue!;
         while (true)
         {
-            while (queue.TryDequeue(out ReceivedMessage? message))
+            while (queue.TryDequeue(out QueuedDelivery item))
             {
-                await DispatchAsync(message).ConfigureAwait(false);
+                await DispatchAsync(item).ConfigureAwait(false);
             }
 
             if (queue.IsCompleted)
             {
                 // Like a completed channel: what was queued before completion is still handed out.
-                while (queue.TryDequeue(out ReceivedMessage? late))
+                while (queue.TryDequeue(out QueuedDelivery late))
                 {
                     await DispatchAsync(late).ConfigureAwait(false);
                 }
@@ -461,8 +493,15 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
-    private ValueTask DispatchAsync(ReceivedMessage message)
+    private ValueTask DispatchAsync(QueuedDelivery item)
     {
+        if (item.Record is { } record)
+        {
+            Dispatch(record, item.Token);
+            return default;
+        }
+
+        ReceivedMessage message = item.Message!;
         try
         {
             if (_options.OnMessageAsync is { } onMessageAsync)
@@ -489,6 +528,57 @@ public sealed partial class Consumer : IChannelHandler
         }
 
         return default;
+    }
+
+    /// <summary>Hands a pooled delivery to <see cref="ConsumerOptions.OnDelivery"/>; a no-ack one ends when the
+    /// callback returns.</summary>
+    private void Dispatch(DeliveryRecord record, long token)
+    {
+        if (!record.IsCurrent(token))
+        {
+            // Ended before its turn: its channel closed (the broker requeues it), or a multiple-settle of a later
+            // delivery covered it. Its record may hold another delivery by now.
+            return;
+        }
+
+        ulong tag = record.Tag;
+        try
+        {
+            _options.OnDelivery!(new Delivery(record, token));
+        }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogCallbackFailed(_logger, Queue.Name, tag, ex);
+            if (_options.OnCallbackError is not null)
+            {
+                ReportDeliveryError(new Delivery(record, token), ex);
+            }
+        }
+        finally
+        {
+            if (_options.NoAck)
+            {
+                record.End(token);
+            }
+        }
+    }
+
+    private void ReportDeliveryError(Delivery delivery, Exception error)
+    {
+        ReceivedMessage copy;
+        try
+        {
+            copy = delivery.ToReceivedMessage();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Settled before the callback threw: nothing left to report it with (it was logged).
+            return;
+        }
+
+        ReportCallbackError(copy, error);
     }
 
     private async ValueTask AwaitCallbackAsync(ValueTask pending, ReceivedMessage message)
@@ -577,6 +667,16 @@ public sealed partial class Consumer : IChannelHandler
         {
             // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
             message.Dispose();
+        }
+    }
+
+    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token)
+    {
+        _batch++;
+        if (_queue is null || !_queue.TryEnqueue(record, token))
+        {
+            // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
+            record.End(token);
         }
     }
 

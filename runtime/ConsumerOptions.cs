@@ -9,8 +9,8 @@ namespace CoolAmqp;
 /// CoolAMQP, a consumer is no-ack unless told otherwise.
 /// </summary>
 /// <remarks>
-/// Where messages go: to <see cref="OnMessage"/> or <see cref="OnMessageAsync"/> if one is set (run off the I/O
-/// loop, in order, <see cref="MaxConcurrency"/> at a time); otherwise to <see cref="Consumer.ReadAllAsync"/> if
+/// Where messages go: to <see cref="OnMessage"/>, <see cref="OnMessageAsync"/> or <see cref="OnDelivery"/> if one
+/// is set (at most one may be; run off the I/O loop, in order, <see cref="MaxConcurrency"/> at a time); otherwise to <see cref="Consumer.ReadAllAsync"/> if
 /// <see cref="ReadFromConsumer"/> is set; otherwise to the cluster's events as <see cref="MessageReceived"/>
 /// (<see cref="Cluster.DrainAsync"/>).
 /// </remarks>
@@ -22,6 +22,16 @@ public sealed record ConsumerOptions
 
     /// <summary>Called and awaited for each message (instead of <see cref="OnMessage"/>). Default: none.</summary>
     public Func<ReceivedMessage, ValueTask>? OnMessageAsync { get; init; }
+
+    /// <summary>Called for each message as a <see cref="Delivery"/> (instead of <see cref="OnMessage"/> or
+    /// <see cref="OnMessageAsync"/>): the allocation-free way to consume. The delivery and its body live in
+    /// records and buffers the consumer's channel reuses (bodies are always pooled, whatever
+    /// <see cref="BodyReceiveMode"/> says), so it is valid only until it is settled, or for a no-ack consumer until
+    /// the callback returns; copy what you keep (<see cref="Delivery.ToReceivedMessage"/>). An acknowledged delivery
+    /// still waiting for its turn when its channel closes is not handed out (the broker requeues it). Requires
+    /// <see cref="MaxConcurrency"/> 1. Exceptions are logged and, with a copy of the delivery if it has not ended,
+    /// passed to <see cref="OnCallbackError"/>. Default: none.</summary>
+    public DeliveryCallback? OnDelivery { get; init; }
 
     /// <summary>Whether the broker considers messages delivered as soon as it sends them (no ack needed).
     /// Default <see langword="true"/>, as in CoolAMQP.</summary>
@@ -71,7 +81,9 @@ public sealed record ConsumerOptions
     /// notification, e.g. its queue was deleted). <see cref="OnCancel"/> runs too. Default: none.</summary>
     public Action<Consumer>? OnBrokerCancel { get; init; }
 
-    /// <summary>Called when <see cref="OnMessage"/> or <see cref="OnMessageAsync"/> throws, with the message and
-    /// the exception (which is also logged). Default: none.</summary>
+    /// <summary>Called when <see cref="OnMessage"/>, <see cref="OnMessageAsync"/> or <see cref="OnDelivery"/> throws,
+    /// with the message and the exception (which is also logged). For <see cref="OnDelivery"/> the message is a copy
+    /// (<see cref="Delivery.ToReceivedMessage"/>), and nothing is reported when the delivery had already been
+    /// settled. Default: none.</summary>
     public Action<ReceivedMessage, Exception>? OnCallbackError { get; init; }
 }

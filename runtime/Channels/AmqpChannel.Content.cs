@@ -32,6 +32,12 @@ internal sealed partial class AmqpChannel
     private Utf8StringCache _exchangeCache;
     private Utf8StringCache _routingKeyCache;
     private Utf8StringCache _consumerTagCache;
+    private DeliveryRecordPool? _records;
+    private DeliveryRecord? _pendingRecord;
+    private byte[]? _names;
+    private int _exchangeLength;
+    private int _routingKeyLength;
+    private int _bodyOffset;
 
     private enum ContentKind
     {
@@ -44,15 +50,43 @@ internal sealed partial class AmqpChannel
     /// <summary>Whether deliveries on this channel come from a no-ack consumer (settling them sends nothing).</summary>
     internal bool DeliveriesNoAck { get; set; }
 
+    /// <summary>The reusable records deliveries are handed out in (<see cref="IChannelHandler.OnDelivery(AmqpChannel, DeliveryRecord, long)"/>),
+    /// or null when each delivery becomes a <see cref="ReceivedMessage"/>.</summary>
+    internal DeliveryRecordPool? DeliveryRecords => _records;
+
+    /// <summary>Hands deliveries out as pooled records (<see cref="ConsumerOptions.OnDelivery"/>) instead of
+    /// <see cref="ReceivedMessage"/> objects; their bodies are always pooled. Set before basic.consume.</summary>
+    internal void UseDeliveryRecords() => _records ??= new DeliveryRecordPool(this, _settleSync);
+
     internal void OnBasicDeliver(BasicDeliver.Reader deliver)
     {
         BeginContent(ContentKind.Deliver, BasicDeliver.Name);
         _consumerTag = _consumerTagCache.GetString(deliver.ConsumerTagBytes);
         _deliveryTag = deliver.DeliveryTag;
         _redelivered = deliver.Redelivered;
+        _contentNoAck = DeliveriesNoAck;
+        if (_records is not null)
+        {
+            // Into the delivery's own buffer once its size is known (content header): nothing shared, nothing
+            // allocated, whatever the names.
+            ReadOnlySpan<byte> exchange = deliver.ExchangeBytes;
+            ReadOnlySpan<byte> routingKey = deliver.RoutingKeyBytes;
+            _names ??= new byte[2 * byte.MaxValue];
+            exchange.CopyTo(_names);
+            routingKey.CopyTo(_names.AsSpan(exchange.Length));
+            _exchangeLength = exchange.Length;
+            _routingKeyLength = routingKey.Length;
+            if (_contentNoAck)
+            {
+                TrackDelivery(_deliveryTag, needsSettling: false);
+            }
+
+            // An acknowledged one is tracked when its record goes live, under the lock that links it.
+            return;
+        }
+
         _exchange = _exchangeCache.GetBytes(deliver.ExchangeBytes);
         _routingKey = _routingKeyCache.GetBytes(deliver.RoutingKeyBytes);
-        _contentNoAck = DeliveriesNoAck;
         TrackDelivery(_deliveryTag, needsSettling: !_contentNoAck);
     }
 
@@ -109,11 +143,29 @@ internal sealed partial class AmqpChannel
         _propertiesLength = rawProperties.Length;
         _bodyLength = (int)header.BodySize;
         _bodyReceived = 0;
-        int total = _propertiesLength + _bodyLength;
-        _bufferPooled = BodyMode == BodyReceiveMode.Pooled && _content == ContentKind.Deliver && total > 0;
-        _bufferPool = _bufferPooled ? DeliveryBufferPool.For(total) : null;
-        _buffer = total == 0 ? [] : _bufferPool is not null ? _bufferPool.Rent(total) : new byte[total];
-        rawProperties.CopyTo(_buffer);
+        bool record = _records is not null && _content == ContentKind.Deliver;
+        int names = record ? _exchangeLength + _routingKeyLength : 0;
+        _bodyOffset = names + _propertiesLength;
+        int total = _bodyOffset + _bodyLength;
+        if (record)
+        {
+            // The record owns (and usually keeps) its buffer.
+            _pendingRecord = _records!.Rent();
+            _buffer = _pendingRecord.PrepareBuffer(total);
+        }
+        else
+        {
+            _bufferPooled = BodyMode == BodyReceiveMode.Pooled && _content == ContentKind.Deliver && total > 0;
+            _bufferPool = _bufferPooled ? DeliveryBufferPool.For(total) : null;
+            _buffer = total == 0 ? [] : _bufferPool is not null ? _bufferPool.Rent(total) : new byte[total];
+        }
+
+        if (names > 0)
+        {
+            _names.AsSpan(0, names).CopyTo(_buffer);
+        }
+
+        rawProperties.CopyTo(_buffer.AsSpan(names));
         if (_bodyLength == 0)
         {
             CompleteContent();
@@ -133,7 +185,7 @@ internal sealed partial class AmqpChannel
                 $"The broker sent more body bytes than the {_bodyLength} announced on channel {Id}.");
         }
 
-        payload.CopyTo(_buffer.AsSpan(_propertiesLength + _bodyReceived));
+        payload.CopyTo(_buffer.AsSpan(_bodyOffset + _bodyReceived));
         _bodyReceived += (int)payload.Length;
         if (_bodyReceived == _bodyLength)
         {
@@ -155,11 +207,14 @@ internal sealed partial class AmqpChannel
         _content = ContentKind.None;
         _buffer = null;
         _headerSeen = false;
-        var rawProperties = new ReadOnlyMemory<byte>(buffer, 0, _propertiesLength);
-        var body = new ReadOnlyMemory<byte>(buffer, _propertiesLength, _bodyLength);
+        var rawProperties = new ReadOnlyMemory<byte>(buffer, _bodyOffset - _propertiesLength, _propertiesLength);
+        var body = new ReadOnlyMemory<byte>(buffer, _bodyOffset, _bodyLength);
 
         switch (kind)
         {
+            case ContentKind.Deliver when _records is { } records:
+                DeliverRecord(records);
+                break;
             case ContentKind.Deliver:
                 _handler.OnDelivery(this, new ReceivedMessage(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
                     _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null,
@@ -187,6 +242,34 @@ internal sealed partial class AmqpChannel
                 _handler.OnReturn(this, new ReturnedMessage(_replyCode, _replyText, Wire.DecodeString(_exchange),
                     Wire.DecodeString(_routingKey), properties, body));
                 break;
+        }
+    }
+
+    private void DeliverRecord(DeliveryRecordPool records)
+    {
+        DeliveryRecord record = _pendingRecord!;
+        _pendingRecord = null;
+        record.Fill(_deliveryTag, _redelivered, _contentNoAck, _consumerTag, _exchangeLength, _routingKeyLength,
+            _propertiesLength, _bodyLength);
+        long token;
+        if (_contentNoAck)
+        {
+            token = records.PublishLocked(record);
+        }
+        else
+        {
+            lock (_settleSync)
+            {
+                _settlement.Delivered(_deliveryTag, needsSettling: true);
+                token = records.PublishLocked(record);
+            }
+        }
+
+        _handler.OnDelivery(this, record, token);
+        if (!_deliveredInBatch)
+        {
+            _deliveredInBatch = true;
+            _connection.DeliveredInBatch(this);
         }
     }
 }

@@ -451,6 +451,9 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
 
         // A half-received message is left to the collector: the read loop may be inside it right now, and no
         // frame reaches this channel again once it is out of the table.
+        // Deliveries handed out as pooled records end with their channel: the broker requeues the unsettled ones,
+        // and their buffers go back.
+        _records?.EndAll();
         Exception failure = reason ?? new ConnectionDeadException($"Channel {Id} was closed.");
         pending?.TrySetException(failure);
         if (flow is not null && flow.TrySetException(failure))

@@ -14,8 +14,13 @@ internal interface IChannelHandler
     {
     }
 
-    /// <summary>The read loop parsed all it had received; <see cref="OnDelivery"/> was called at least once on
-    /// <paramref name="channel"/> since the last such call. A handler that queues deliveries can wake its
+    /// <summary>A basic.deliver with its content arrived on a channel that hands deliveries out as pooled records
+    /// (<see cref="AmqpChannel.UseDeliveryRecords"/>): <paramref name="record"/> holds it while its stamp is
+    /// <paramref name="token"/>. The handler now owns ending it (or passing it on to someone who will).</summary>
+    void OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
+
+    /// <summary>The read loop parsed all it had received; <see cref="OnDelivery(AmqpChannel, ReceivedMessage)"/> (or
+    /// its record overload) was called at least once on <paramref name="channel"/> since the last such call. A handler that queues deliveries can wake its
     /// dispatcher here, once per batch rather than once per message.</summary>
     void OnDeliveriesFlushed(AmqpChannel channel)
     {

@@ -9,8 +9,9 @@ namespace CoolAmqp.Bench.Drivers;
 /// <summary>
 /// CoolAmqp through its Cluster API: one <see cref="Cluster"/> (one connection), <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>
 /// with and without confirms, and <see cref="Cluster.Consume(Queue, ConsumerOptions)"/> with a synchronous callback.
-/// Consumers use <see cref="BodyReceiveMode.Pooled"/>: like RabbitMQ.Client's, the body is valid only until the
-/// message is settled (or disposed), so both clients are measured without a copy per message.
+/// The consume scenarios use <see cref="ConsumerOptions.OnDelivery"/>, the idiomatic zero-allocation consumer: like
+/// RabbitMQ.Client's, the body is valid only until the delivery is settled (no-ack: until the callback returns), so
+/// both clients are measured without a copy per message. The round trip uses <see cref="BodyReceiveMode.Pooled"/>.
 /// </summary>
 internal sealed class CoolAmqpDriver : IClientDriver
 {
@@ -85,11 +86,10 @@ internal sealed class CoolAmqpDriver : IClientDriver
         var wrongSize = 0;
         var options = new ConsumerOptions
         {
-            OnMessage = message =>
+            OnDelivery = delivery =>
             {
-                if (message.Body.Length != expectedBodySize) Interlocked.Increment(ref wrongSize);
-                if (manualAck) message.Ack();
-                else message.Dispose();
+                if (delivery.Body.Length != expectedBodySize) Interlocked.Increment(ref wrongSize);
+                if (manualAck) delivery.Ack();
                 if (Interlocked.Increment(ref received) == count)
                 {
                     measurement.Stop();
@@ -98,7 +98,6 @@ internal sealed class CoolAmqpDriver : IClientDriver
             },
             NoAck = !manualAck,
             PrefetchCount = prefetch,
-            BodyReceiveMode = BodyReceiveMode.Pooled,
             DeclareQueue = false, // the runner declared it; RabbitMQ.Client's consumer does not declare either
         };
 
