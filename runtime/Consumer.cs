@@ -31,6 +31,8 @@ public sealed partial class Consumer : IChannelHandler
     private readonly PoolDrainer? _poolDrainer;
     private int _draining;
     private int _batch; // deliveries queued in the current read batch (read loop only)
+    private long _lastFlush; // Stopwatch timestamp of the last read batch with deliveries (read loop only)
+    private static readonly long LoneDeliveryQuietTicks = System.Diagnostics.Stopwatch.Frequency / 33_000; // ~30 µs
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConsumerState _state = ConsumerState.Syncing;
     private AmqpChannel? _channel;
@@ -684,11 +686,14 @@ public sealed partial class Consumer : IChannelHandler
     {
         int batch = _batch;
         _batch = 0;
-        if (_poolDrainer is not null && batch == 1)
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool quiet = now - _lastFlush >= LoneDeliveryQuietTicks;
+        _lastFlush = now;
+        if (_poolDrainer is not null && batch == 1 && quiet && Volatile.Read(ref _draining) == 0)
         {
-            // A lone delivery (request/response traffic): a pool thread that is still spinning from its last work
-            // picks it up sooner than the consumer's sleeping thread wakes. Bursts go to that thread, which costs
-            // no spinning.
+            // A lone delivery after a quiet spell (request/response traffic): a pool thread, likely still spinning
+            // from its last work, picks it up sooner than the consumer's sleeping thread wakes up. Streams go to
+            // that thread, which costs no spinning.
             ThreadPool.UnsafeQueueUserWorkItem(_poolDrainer, preferLocal: false);
         }
         else
