@@ -17,6 +17,7 @@ internal sealed class BenchOptions
 
           --quick               smoke run: small counts, 1 repetition (seconds)
           --reps N              measured runs per client and case, alternated A B A B (default 3; --quick 1)
+          --warmups N           full-size warm-up runs per client and case before them (default 2; --quick: 1 small)
           --scenarios LIST      publish,publish-confirm,consume,consume-ack,roundtrip (default: all)
           --sizes LIST          body sizes 16,1K,64K,1M (default: all; 1M is run by publish only)
           --clients LIST        coolamqp,rabbitmq (default: both)
@@ -36,6 +37,9 @@ internal sealed class BenchOptions
     public Uri Broker { get; private set; } = new(DefaultBroker);
     public bool Quick { get; private set; }
     public int Repetitions { get; private set; } = 3;
+
+    /// <summary>Warm-up runs per client and case (full size unless --quick).</summary>
+    public int Warmups { get; private set; } = 2;
     public List<Scenario> Scenarios { get; } = [];
     public List<int> Sizes { get; } = [];
     public List<string> Clients { get; } = [];
@@ -61,6 +65,7 @@ internal sealed class BenchOptions
                 : throw new ArgumentException($"COOLAMQP_BROKER is not an absolute URI: '{brokerVariable}'.");
         }
         int? reps = null;
+        int? warmups = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -82,6 +87,7 @@ internal sealed class BenchOptions
             {
                 case "--quick": options.Quick = true; break;
                 case "--reps": reps = PositiveInt(arg, Value()); break;
+                case "--warmups": warmups = PositiveInt(arg, Value()); break;
                 case "--scenarios":
                     foreach (var s in List(Value())) options.Scenarios.Add(ScenarioNames.Parse(s));
                     break;
@@ -118,6 +124,7 @@ internal sealed class BenchOptions
             }
         }
         options.Repetitions = reps ?? (options.Quick ? 1 : 3);
+        options.Warmups = warmups ?? (options.Quick ? 1 : 2);
         if (options.Scenarios.Count == 0) options.Scenarios.AddRange(ScenarioNames.All);
         if (options.Sizes.Count == 0) options.Sizes.AddRange(Bench.Sizes.All);
         if (options.Clients.Count == 0) options.Clients.AddRange([ClientCoolAmqp, ClientRabbitMq]);
@@ -140,9 +147,12 @@ internal sealed class BenchOptions
         return plan;
     }
 
-    /// <summary>The warm-up run before a case's measured runs: the same work, smaller.</summary>
-    public static BenchCase WarmupOf(BenchCase measured) =>
-        measured with { Count = Math.Clamp(measured.Count / 10, Math.Min(measured.Count, 10), 10_000) };
+    /// <summary>A warm-up run before a case's measured runs: the same work, the same size (a smoke run: smaller).
+    /// Full size because the JIT's tiering takes that long to settle: with one tenth-size warm-up the first measured
+    /// runs still ran partly unoptimised code, and the background compiler's CPU counted in the figures.</summary>
+    public BenchCase WarmupOf(BenchCase measured) => Quick
+        ? measured with { Count = Math.Clamp(measured.Count / 10, Math.Min(measured.Count, 10), 10_000) }
+        : measured;
 
     private int CountFor(Scenario scenario, int size)
     {

@@ -98,7 +98,7 @@ foreach (var slot in slots)
     clientSummaries.Add(slot.Unavailable is null ? new ClientSummary(slot.Name, "ok", null) : new ClientSummary(slot.Name, "unavailable", slot.Unavailable));
 }
 var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-var report = new BenchReport(date, commit, dirty, machine, brokerShown, admin.BrokerVersion, options.Quick, options.Repetitions,
+var report = new BenchReport(date, commit, dirty, machine, brokerShown, admin.BrokerVersion, options.Quick, options.Repetitions, options.Warmups,
     options.MaxUnconfirmed, options.Prefetch, clientSummaries, BenchReport.Summarise(plan, clientNames, runner.Records), runner.Records);
 var markdown = report.ToMarkdown();
 Console.WriteLine();

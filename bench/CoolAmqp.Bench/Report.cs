@@ -28,6 +28,7 @@ internal sealed record BenchReport(
     string BrokerVersion,
     bool Quick,
     int Repetitions,
+    int Warmups,
     int MaxUnconfirmed,
     int Prefetch,
     IReadOnlyList<ClientSummary> Clients,
@@ -101,7 +102,7 @@ internal sealed record BenchReport(
         md.Append(inv, $"Machine: {Machine.CpuModel}, {Machine.Cores} cores (lscpu); {Machine.Os}; {Machine.Runtime}. ");
         md.Append(inv, $"Broker: {BrokerVersion} at {Broker}, on the same machine.\n\n");
         md.Append(inv, $"Each figure is the median of the measured runs that passed their checks ({Repetitions} per client and case, ");
-        md.Append("the clients alternated run by run after one warm-up run each); client CPU is user + system time of the whole process.");
+        md.Append(inv, $"the clients alternated run by run after {Warmups} warm-up run{(Warmups == 1 ? "" : "s")} each{(Quick ? "" : " of the same size")}); client CPU is user + system time of the whole process.");
         if (twoClients) md.Append(inv, $" ratio = {ratioName}: above 1 is better for msg/s, below 1 is better for CPU, allocation and latency.");
         md.Append("\n\n");
         foreach (var c in Clients)

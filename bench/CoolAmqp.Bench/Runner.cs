@@ -21,7 +21,7 @@ internal sealed class ClientSlot(string key, Func<IClientDriver> factory)
 }
 
 /// <summary>
-/// Runs every case of the plan: for each case one warm-up run per client, then the measured runs alternated
+/// Runs every case of the plan: for each case the warm-up runs per client (alternated too), then the measured runs alternated
 /// client by client (A B A B ...), each against its own fresh queue, each checked before it counts.
 /// </summary>
 internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatcher watcher, IReadOnlyList<ClientSlot> clients)
@@ -41,10 +41,13 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
         foreach (var benchCase in plan)
         {
             Console.WriteLine($"== {benchCase}");
-            var warmup = BenchOptions.WarmupOf(benchCase);
-            foreach (var slot in clients)
+            var warmup = options.WarmupOf(benchCase);
+            for (var w = 0; w < options.Warmups; w++)
             {
-                if (slot.Unavailable is null) await RunOneAsync(slot, warmup, 0, warmup: true, cancellationToken);
+                foreach (var slot in clients)
+                {
+                    if (slot.Unavailable is null) await RunOneAsync(slot, warmup, 0, warmup: true, cancellationToken);
+                }
             }
             for (var rep = 1; rep <= options.Repetitions; rep++)
             {
