@@ -31,7 +31,8 @@ public sealed partial class Consumer : IChannelHandler
     private readonly PoolDrainer? _poolDrainer;
     private int _draining;
     private int _batch; // deliveries queued in the current read batch (read loop only)
-    private long _lastFlush; // Stopwatch timestamp of the last read batch with deliveries (read loop only)
+    private long _lastFlush;
+    private int _loneStreak; // read batches in a row that were a lone delivery after a quiet spell (read loop only) // Stopwatch timestamp of the last read batch with deliveries (read loop only)
     private static readonly long LoneDeliveryQuietTicks = System.Diagnostics.Stopwatch.Frequency / 33_000; // ~30 µs
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConsumerState _state = ConsumerState.Syncing;
@@ -687,13 +688,16 @@ public sealed partial class Consumer : IChannelHandler
         int batch = _batch;
         _batch = 0;
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        bool quiet = now - _lastFlush >= LoneDeliveryQuietTicks;
+        bool lone = batch == 1 && now - _lastFlush >= LoneDeliveryQuietTicks;
         _lastFlush = now;
-        if (_poolDrainer is not null && batch == 1 && quiet && Volatile.Read(ref _draining) == 0)
+        _loneStreak = lone ? _loneStreak + 1 : 0;
+        if (_poolDrainer is not null && _loneStreak >= 4 && Volatile.Read(ref _draining) == 0)
         {
-            // A lone delivery after a quiet spell (request/response traffic): a pool thread, likely still spinning
-            // from its last work, picks it up sooner than the consumer's sleeping thread wakes up. Streams go to
-            // that thread, which costs no spinning.
+            // Lone deliveries after quiet spells, several in a row (request/response traffic): a pool thread, likely
+            // still spinning from its last work, picks each up sooner than the consumer's sleeping thread wakes up
+            // (round trip p50 about 0.7x of waking the thread). Streams go to that thread, which costs no spinning:
+            // a stream has the odd lone delivery, and handing each to the pool cost consume-ack 16 B a third more
+            // CPU per message; four in a row cost nothing measurable.
             ThreadPool.UnsafeQueueUserWorkItem(_poolDrainer, preferLocal: false);
         }
         else
