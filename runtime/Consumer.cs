@@ -75,13 +75,13 @@ public sealed partial class Consumer : IChannelHandler
         {
             // A synchronous callback gets a thread of its own that sleeps between batches: cheaper than a
             // thread-pool hop per batch, and a callback that blocks holds up nobody else.
-            _queue = new DeliveryQueue(blocking: true);
+            _queue = new DeliveryQueue();
             _poolDrainer = new PoolDrainer(this);
             new Thread(SingleDispatchThread) { IsBackground = true, Name = "CoolAmqp consumer " + queue.Name }.Start();
         }
         else if (callback && options.MaxConcurrency == 1)
         {
-            _queue = new DeliveryQueue(blocking: false);
+            _queue = new DeliveryQueue();
             _ = Task.Run(SingleDispatchLoopAsync);
         }
         else if (callback || options.ReadFromConsumer)

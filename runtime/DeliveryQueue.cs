@@ -18,23 +18,8 @@ namespace CoolAmqp;
 internal sealed class DeliveryQueue
 {
     private readonly ConcurrentQueue<QueuedDelivery> _queue = new();
-    private readonly AsyncAutoResetSignal? _asyncSignal;
-    private readonly AutoResetSignal? _signal;
+    private readonly AutoResetSignal _signal = new();
     private volatile bool _completed;
-
-    /// <param name="blocking">Whether the dispatcher is a thread that waits with <see cref="Wait"/> (otherwise
-    /// an async loop that waits with <see cref="WaitAsync"/>).</param>
-    public DeliveryQueue(bool blocking)
-    {
-        if (blocking)
-        {
-            _signal = new AutoResetSignal();
-        }
-        else
-        {
-            _asyncSignal = new AsyncAutoResetSignal();
-        }
-    }
 
     /// <summary>Whether nothing is queued.</summary>
     public bool IsEmpty => _queue.IsEmpty;
@@ -61,19 +46,13 @@ internal sealed class DeliveryQueue
     }
 
     /// <summary>Wakes the dispatcher for what was queued so far.</summary>
-    public void Flush() => Set();
+    public void Flush() => _signal.Set();
 
     /// <summary>No more messages: the dispatcher ends once it has handed out those already queued.</summary>
     public void Complete()
     {
         _completed = true;
-        Set();
-    }
-
-    private void Set()
-    {
-        _signal?.Set();
-        _asyncSignal?.Set();
+        _signal.Set();
     }
 
     /// <summary>The next queued delivery, if any (dispatcher only).</summary>
@@ -81,11 +60,11 @@ internal sealed class DeliveryQueue
 
     /// <summary>Completes at the next <see cref="Flush"/> or <see cref="Complete"/> (at once if one came since the
     /// last wait). One waiter at a time.</summary>
-    public ValueTask WaitAsync() => _asyncSignal!.WaitAsync();
+    public ValueTask WaitAsync() => _signal.WaitAsync();
 
     /// <summary>Blocks until the next <see cref="Flush"/> or <see cref="Complete"/> (returns at once if one came
     /// since the last wait). One waiter at a time.</summary>
-    public void Wait() => _signal!.Wait();
+    public void Wait() => _signal.Wait();
 }
 
 /// <summary>One item of a <see cref="DeliveryQueue"/>: a <see cref="ReceivedMessage"/>, or a pooled delivery record

@@ -72,4 +72,36 @@ public class AutoResetSignalTests
         Assert.That(consumer.Join(TimeSpan.FromSeconds(10)), Is.True,
             $"the waiter is stuck at {Volatile.Read(ref seen)} of {PerSetter * Setters}: a wake-up was lost");
     }
+
+    [Test]
+    public async Task An_async_waiter_sees_every_set_from_many_threads()
+    {
+        const int PerSetter = 50_000;
+        const int Setters = 4;
+        var signal = new AutoResetSignal();
+        long produced = 0;
+        var setters = new Task[Setters];
+        for (int s = 0; s < Setters; s++)
+        {
+            setters[s] = Task.Run(() =>
+            {
+                for (int i = 0; i < PerSetter; i++)
+                {
+                    Interlocked.Increment(ref produced);
+                    signal.Set();
+                }
+            });
+        }
+
+        Task waiter = Task.Run(async () =>
+        {
+            while (Volatile.Read(ref produced) < PerSetter * Setters)
+            {
+                await signal.WaitAsync();
+            }
+        });
+        await Task.WhenAll(setters).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(await Task.WhenAny(waiter, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(waiter),
+            "the async waiter is stuck: a wake-up was lost");
+    }
 }
