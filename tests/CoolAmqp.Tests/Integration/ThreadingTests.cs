@@ -135,4 +135,45 @@ public class ThreadingTests
         Assert.That(items, Is.LessThan(Count / 50));
         await consumer.CancelAsync();
     }
+
+    [Test]
+    public async Task Threads_end_with_their_consumer_and_their_connection()
+    {
+        static int Threads() => System.Diagnostics.Process.GetCurrentProcess().Threads.Count;
+
+        // Warm up whatever the runtime starts once (timers, the socket engine), so it does not count below.
+        await using (Cluster warm = await Broker.StartAsync())
+        {
+        }
+
+        int before = Threads();
+        for (int round = 0; round < 3; round++)
+        {
+            await using Cluster cluster = await Broker.StartAsync();
+            var consumers = new Consumer[10];
+            for (int i = 0; i < consumers.Length; i++)
+            {
+                var queue = new Queue(Broker.Unique("threads"), exclusive: true);
+                var (consumer, ready) = cluster.Consume(queue, new ConsumerOptions { OnMessage = _ => { } });
+                await ready.WaitAsync(TimeSpan.FromSeconds(10));
+                consumers[i] = consumer;
+            }
+
+            Assert.That(Threads(), Is.GreaterThanOrEqualTo(before + consumers.Length), "a thread per consumer");
+            for (int i = 0; i < consumers.Length / 2; i++)
+            {
+                await consumers[i].CancelAsync(); // the rest end with the cluster
+            }
+        }
+
+        // 3 clusters x (reader + writer + 10 consumers) were started; a leak of any kind would keep dozens.
+        int after = Threads();
+        for (int wait = 0; wait < 50 && after > before + 4; wait++)
+        {
+            await Task.Delay(100);
+            after = Threads();
+        }
+
+        Assert.That(after, Is.LessThanOrEqualTo(before + 4), $"threads before {before}, after {after}");
+    }
 }
