@@ -56,6 +56,9 @@ internal sealed class DeliveryRecord
     /// whoever holds the pool's lock while the record is linked).</summary>
     public ulong Tag => _tag;
 
+    /// <summary>The body length, unchecked: for the read loop, which filled the record.</summary>
+    public int BodyLength => _bodyLength;
+
     /// <summary>Whether the delivery needs no settling (unchecked, constant per pool).</summary>
     public bool NoAck => _noAck;
 
