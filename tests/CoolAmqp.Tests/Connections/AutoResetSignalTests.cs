@@ -55,18 +55,7 @@ public class AutoResetSignalTests
             }
         }) { IsBackground = true };
         consumer.Start();
-        var setters = new Task[Setters];
-        for (int s = 0; s < Setters; s++)
-        {
-            setters[s] = Task.Run(() =>
-            {
-                for (int i = 0; i < PerSetter; i++)
-                {
-                    Interlocked.Increment(ref produced);
-                    signal.Set();
-                }
-            });
-        }
+        Task[] setters = StartSetters(signal, () => Interlocked.Increment(ref produced), Setters, PerSetter);
 
         Assert.That(Task.WaitAll(setters, TimeSpan.FromSeconds(30)), Is.True, "setters finished");
         Assert.That(consumer.Join(TimeSpan.FromSeconds(10)), Is.True,
@@ -80,18 +69,7 @@ public class AutoResetSignalTests
         const int Setters = 4;
         var signal = new AutoResetSignal();
         long produced = 0;
-        var setters = new Task[Setters];
-        for (int s = 0; s < Setters; s++)
-        {
-            setters[s] = Task.Run(() =>
-            {
-                for (int i = 0; i < PerSetter; i++)
-                {
-                    Interlocked.Increment(ref produced);
-                    signal.Set();
-                }
-            });
-        }
+        Task[] setters = StartSetters(signal, () => Interlocked.Increment(ref produced), Setters, PerSetter);
 
         Task waiter = Task.Run(async () =>
         {
@@ -103,5 +81,24 @@ public class AutoResetSignalTests
         await Task.WhenAll(setters).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.That(await Task.WhenAny(waiter, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(waiter),
             "the async waiter is stuck: a wake-up was lost");
+    }
+
+    /// <summary>Threads that each count once and set the signal, <paramref name="each"/> times.</summary>
+    private static Task[] StartSetters(AutoResetSignal signal, Action produce, int setters, int each)
+    {
+        var tasks = new Task[setters];
+        for (int s = 0; s < setters; s++)
+        {
+            tasks[s] = Task.Run(() =>
+            {
+                for (int i = 0; i < each; i++)
+                {
+                    produce();
+                    signal.Set();
+                }
+            });
+        }
+
+        return tasks;
     }
 }

@@ -14,23 +14,13 @@ namespace CoolAmqp.Tests.Integration;
 /// <summary>Consumers: settling, callbacks, streams, QoS, cancellation by us and by the broker, exclusivity.</summary>
 [TestFixture]
 [Category("Integration")]
-public class ConsumeTests
+public class ConsumeTests : SharedClusterFixture
 {
-    private Cluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(ConsumeTests) });
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _cluster.DisposeAsync();
-
-    private static Queue NewQueue(string what) => new(Broker.Unique(what), autoDelete: true);
-
     private async Task PublishAsync(Queue queue, int count, string prefix = "m")
     {
         for (int i = 0; i < count; i++)
         {
-            await _cluster.PublishAsync(new Message($"{prefix}{i}"), routingKey: queue.Name, confirm: true);
+            await SharedCluster.PublishAsync(new Message($"{prefix}{i}"), routingKey: queue.Name, confirm: true);
         }
     }
 
@@ -51,7 +41,7 @@ public class ConsumeTests
     {
         Queue queue = NewQueue("settle");
         var received = new BlockingCollection<ReceivedMessage>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, OnMessage = received.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, OnMessage = received.Add });
         await ready;
         await PublishAsync(queue, 3);
 
@@ -93,7 +83,7 @@ public class ConsumeTests
         var seen = new ConcurrentQueue<string>();
         var errors = new ConcurrentQueue<Exception>();
         var all = new TaskCompletionSource();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             OnMessage = m =>
             {
@@ -130,13 +120,13 @@ public class ConsumeTests
         Queue fast = NewQueue("fast");
         using var release = new ManualResetEventSlim();
         var fastSeen = new TaskCompletionSource();
-        var (slowConsumer, slowReady) = _cluster.Consume(slow, m => release.Wait(TimeSpan.FromSeconds(20)));
-        var (fastConsumer, fastReady) = _cluster.Consume(fast, m => fastSeen.TrySetResult());
+        var (slowConsumer, slowReady) = SharedCluster.Consume(slow, m => release.Wait(TimeSpan.FromSeconds(20)));
+        var (fastConsumer, fastReady) = SharedCluster.Consume(fast, m => fastSeen.TrySetResult());
         await Task.WhenAll(slowReady, fastReady);
 
-        await _cluster.PublishAsync(new Message("block"), routingKey: slow.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("block"), routingKey: slow.Name, confirm: true);
         await Task.Delay(100);
-        await _cluster.PublishAsync(new Message("go"), routingKey: fast.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("go"), routingKey: fast.Name, confirm: true);
         await Within(fastSeen.Task, 5);
         release.Set();
         await Task.WhenAll(slowConsumer.CancelAsync(), fastConsumer.CancelAsync());
@@ -150,7 +140,7 @@ public class ConsumeTests
         int running = 0;
         int maxRunning = 0;
         var done = new TaskCompletionSource();
-        var (consumer, ready) = _cluster.Consume(queue, async m =>
+        var (consumer, ready) = SharedCluster.Consume(queue, async m =>
         {
             int now = Interlocked.Increment(ref running);
             maxRunning = Math.Max(maxRunning, now);
@@ -177,7 +167,7 @@ public class ConsumeTests
     public async Task ReadAllAsync_streams_messages_and_ends_on_cancel()
     {
         Queue queue = NewQueue("stream");
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true, NoAck = false });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true, NoAck = false });
         await ready;
         await PublishAsync(queue, 5);
         var bodies = new List<string>();
@@ -200,7 +190,7 @@ public class ConsumeTests
     {
         Queue queue = NewQueue("pooled");
         var bodies = new BlockingCollection<byte[]>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             BodyReceiveMode = BodyReceiveMode.Pooled,
             NoAck = false,
@@ -218,7 +208,7 @@ public class ConsumeTests
             byte[] body = new byte[rng.Next(1, 300_000)];
             rng.NextBytes(body);
             sent.Add(body);
-            await _cluster.PublishAsync(new Message(body), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message(body), routingKey: queue.Name);
         }
 
         foreach (byte[] expected in sent)
@@ -235,7 +225,7 @@ public class ConsumeTests
     {
         Queue queue = NewQueue("qos");
         var received = new BlockingCollection<ReceivedMessage>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 2, OnMessage = received.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 2, OnMessage = received.Add });
         await ready;
         await PublishAsync(queue, 5);
         Assert.That(received.TryTake(out ReceivedMessage? a, TimeSpan.FromSeconds(5)), Is.True);
@@ -262,13 +252,13 @@ public class ConsumeTests
     {
         Queue queue = new(Broker.Unique("cancel"));
         int cancelCallbacks = 0;
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             OnMessage = _ => { },
             OnCancel = _ => Interlocked.Increment(ref cancelCallbacks),
         });
         await ready;
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).ConsumerCount, Is.EqualTo(1));
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).ConsumerCount, Is.EqualTo(1));
 
         Task first = consumer.CancelAsync();
         Task second = consumer.CancelAsync();
@@ -277,10 +267,10 @@ public class ConsumeTests
         Assert.Multiple(async () =>
         {
             Assert.That(consumer.State, Is.EqualTo(ConsumerState.Cancelled));
-            Assert.That((await _cluster.DeclareAsync(queue, passive: true)).ConsumerCount, Is.Zero);
+            Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).ConsumerCount, Is.Zero);
             Assert.That(cancelCallbacks, Is.EqualTo(1));
         });
-        await _cluster.DeleteQueueAsync(queue);
+        await SharedCluster.DeleteQueueAsync(queue);
     }
 
     [Test]
@@ -289,26 +279,26 @@ public class ConsumeTests
         Queue queue = new(Broker.Unique("broker-cancel"));
         var brokerCancelled = new TaskCompletionSource();
         var cancelled = new TaskCompletionSource();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             OnMessage = _ => { },
             OnBrokerCancel = _ => brokerCancelled.TrySetResult(),
             OnCancel = _ => cancelled.TrySetResult(),
         });
         await ready;
-        await _cluster.DeleteQueueAsync(queue);
+        await SharedCluster.DeleteQueueAsync(queue);
 
         await Within(brokerCancelled.Task);
         await Within(cancelled.Task);
         Assert.Multiple(() =>
         {
             Assert.That(consumer.State, Is.EqualTo(ConsumerState.Cancelled));
-            Assert.That(_cluster.IsConnected, Is.True);
+            Assert.That(SharedCluster.IsConnected, Is.True);
         });
 
         Queue other = NewQueue("after-broker-cancel");
-        await _cluster.DeclareAsync(other);
-        await _cluster.PublishAsync(new Message("still works"), routingKey: other.Name, confirm: true);
+        await SharedCluster.DeclareAsync(other);
+        await SharedCluster.PublishAsync(new Message("still works"), routingKey: other.Name, confirm: true);
     }
 
     [Test]
@@ -319,7 +309,7 @@ public class ConsumeTests
         var (owner, ownerReady) = other.Consume(new Queue(name, exclusive: true, autoDelete: true), _ => { });
         await ownerReady;
 
-        var (consumer, ready) = _cluster.Consume(new Queue(name, exclusive: true, autoDelete: true), new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(new Queue(name, exclusive: true, autoDelete: true), new ConsumerOptions
         {
             OnMessage = _ => { },
             FailOnFirstTimeResourceLocked = true,
@@ -338,7 +328,7 @@ public class ConsumeTests
         var (_, ownerReady) = other.Consume(new Queue(name, exclusive: true, autoDelete: true), _ => { });
         await ownerReady;
 
-        var (consumer, ready) = _cluster.Consume(new Queue(name, exclusive: true, autoDelete: true), _ => { });
+        var (consumer, ready) = SharedCluster.Consume(new Queue(name, exclusive: true, autoDelete: true), _ => { });
         await Task.Delay(1500);
         Assert.Multiple(() =>
         {
@@ -361,10 +351,10 @@ public class ConsumeTests
     {
         var queue = new Queue(exclusive: true);
         Assert.That(queue.IsAnonymous, Is.True);
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true });
         await ready;
         Assert.That(queue.Name, Does.StartWith("amq.gen-"));
-        await _cluster.PublishAsync(new Message("to the anonymous"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("to the anonymous"), routingKey: queue.Name, confirm: true);
         await using IAsyncEnumerator<ReceivedMessage> messages = consumer.ReadAllAsync().GetAsyncEnumerator();
         Assert.That(await Within(messages.MoveNextAsync().AsTask()), Is.True);
         Assert.That(Encoding.UTF8.GetString(messages.Current.Body.Span), Is.EqualTo("to the anonymous"));
@@ -375,11 +365,11 @@ public class ConsumeTests
     public async Task Consumer_can_bind_its_queue_to_an_exchange()
     {
         var exchange = new Exchange(Broker.Unique("fanout"), ExchangeType.Fanout, autoDelete: true);
-        await _cluster.DeclareAsync(exchange);
+        await SharedCluster.DeclareAsync(exchange);
         var queue = new Queue(exclusive: true, exchange: exchange);
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true });
         await ready;
-        await _cluster.PublishAsync(new Message("fanned"), exchange, routingKey: "ignored", confirm: true);
+        await SharedCluster.PublishAsync(new Message("fanned"), exchange, routingKey: "ignored", confirm: true);
         await using IAsyncEnumerator<ReceivedMessage> messages = consumer.ReadAllAsync().GetAsyncEnumerator();
         Assert.That(await Within(messages.MoveNextAsync().AsTask()), Is.True);
         Assert.That(messages.Current.Exchange, Is.EqualTo(exchange.Name));

@@ -16,18 +16,8 @@ namespace CoolAmqp.Tests.Integration;
 /// unsettled deliveries, and no allocation per message.</summary>
 [TestFixture]
 [Category("Integration")]
-public class DeliveryConsumeTests
+public class DeliveryConsumeTests : SharedClusterFixture
 {
-    private Cluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(DeliveryConsumeTests) });
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _cluster.DisposeAsync();
-
-    private static Queue NewQueue(string what) => new(Broker.Unique(what), autoDelete: true);
-
     /// <summary>What a callback saw of one delivery, copied out while it was valid.</summary>
     private sealed record Seen(ulong Tag, bool Redelivered, string Exchange, string RoutingKey, string? ContentType, byte[] Body,
         bool NoAck, string ConsumerTag);
@@ -75,7 +65,7 @@ public class DeliveryConsumeTests
         var seen = new BlockingCollection<Seen>();
         var stale = new ConcurrentQueue<string>();
         Delivery previous = default;
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             NoAck = noAck,
             PrefetchCount = 3,
@@ -98,7 +88,7 @@ public class DeliveryConsumeTests
         List<byte[]> bodies = Bodies();
         foreach (byte[] body in bodies)
         {
-            await _cluster.PublishAsync(new Message(body, new MessageProperties { ContentType = "application/x-test" }),
+            await SharedCluster.PublishAsync(new Message(body, new MessageProperties { ContentType = "application/x-test" }),
                 routingKey: queue.Name);
         }
 
@@ -128,12 +118,12 @@ public class DeliveryConsumeTests
     {
         Queue queue = NewQueue("delivery-later");
         var handedOut = new BlockingCollection<Delivery>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 50, OnDelivery = handedOut.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 50, OnDelivery = handedOut.Add });
         await ready;
         const int count = 20;
         for (int i = 0; i < count; i++)
         {
-            await _cluster.PublishAsync(new Message($"later-{i}"), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message($"later-{i}"), routingKey: queue.Name);
         }
 
         var results = await Task.Run(() =>
@@ -167,7 +157,7 @@ public class DeliveryConsumeTests
     {
         Queue queue = NewQueue("delivery-copy");
         var copies = new BlockingCollection<(Delivery Delivery, ReceivedMessage Copy)>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             NoAck = false,
             OnDelivery = d =>
@@ -182,8 +172,8 @@ public class DeliveryConsumeTests
             },
         });
         await ready;
-        await _cluster.PublishAsync(new Message("acked", new MessageProperties { MessageId = "id-1" }), routingKey: queue.Name);
-        await _cluster.PublishAsync(new Message("by the copy"), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("acked", new MessageProperties { MessageId = "id-1" }), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("by the copy"), routingKey: queue.Name);
 
         var (delivery, copy) = Take(copies, "the first delivery");
         Assert.Multiple(() =>
@@ -211,11 +201,11 @@ public class DeliveryConsumeTests
     {
         Queue queue = NewQueue("delivery-multiple");
         var handedOut = new BlockingCollection<Delivery>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 20, OnDelivery = handedOut.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 20, OnDelivery = handedOut.Add });
         await ready;
         for (int i = 0; i < 10; i++)
         {
-            await _cluster.PublishAsync(new Message($"m{i}"), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message($"m{i}"), routingKey: queue.Name);
         }
 
         Delivery[] deliveries = Enumerable.Range(0, 10).Select(i => Take(handedOut, $"delivery {i}")).ToArray();
@@ -233,7 +223,7 @@ public class DeliveryConsumeTests
         Assert.That(await Broker.EventuallyAsync(async () => await CountsAsync(queue.Name) == (0, 0), TimeSpan.FromSeconds(5)), Is.True);
 
         // The channel survived (no tag was settled twice): the next delivery comes with the next tag.
-        await _cluster.PublishAsync(new Message("marker"), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("marker"), routingKey: queue.Name);
         Delivery marker = Take(handedOut, "the marker");
         Assert.That(marker.DeliveryTag, Is.EqualTo(11));
         marker.Ack();
@@ -246,11 +236,11 @@ public class DeliveryConsumeTests
         // Not auto-delete: the queue must outlive its only consumer's channel for the broker to requeue.
         Queue queue = new(Broker.Unique("delivery-closed"), autoDelete: false);
         var handedOut = new BlockingCollection<Delivery>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 10, OnDelivery = handedOut.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 10, OnDelivery = handedOut.Add });
         await ready;
         for (int i = 0; i < 5; i++)
         {
-            await _cluster.PublishAsync(new Message($"c{i}"), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message($"c{i}"), routingKey: queue.Name);
         }
 
         Delivery[] held = Enumerable.Range(0, 5).Select(i => Take(handedOut, $"delivery {i}")).ToArray();
@@ -281,7 +271,7 @@ public class DeliveryConsumeTests
         Assert.That(again[4].Ack(multiple: true), Is.True);
         Assert.That(await Broker.EventuallyAsync(async () => await CountsAsync(queue.Name) == (0, 0), TimeSpan.FromSeconds(5)), Is.True);
         await consumer.CancelAsync();
-        await _cluster.DeleteQueueAsync(queue);
+        await SharedCluster.DeleteQueueAsync(queue);
     }
 
     [Test]
@@ -291,10 +281,10 @@ public class DeliveryConsumeTests
         var asyncToo = new ConsumerOptions { OnMessageAsync = _ => ValueTask.CompletedTask, OnDelivery = _ => { } };
         var concurrent = new ConsumerOptions { OnDelivery = _ => { }, MaxConcurrency = 2 };
 
-        var e = Assert.Throws<ArgumentException>(() => _cluster.Consume(NewQueue("both"), both));
+        var e = Assert.Throws<ArgumentException>(() => SharedCluster.Consume(NewQueue("both"), both));
         Assert.That(e!.Message, Does.Contain("OnMessage").And.Contain("OnMessageAsync").And.Contain("OnDelivery"));
-        Assert.Throws<ArgumentException>(() => _cluster.Consume(NewQueue("async-too"), asyncToo));
-        e = Assert.Throws<ArgumentException>(() => _cluster.Consume(NewQueue("concurrent"), concurrent));
+        Assert.Throws<ArgumentException>(() => SharedCluster.Consume(NewQueue("async-too"), asyncToo));
+        e = Assert.Throws<ArgumentException>(() => SharedCluster.Consume(NewQueue("concurrent"), concurrent));
         Assert.That(e!.Message, Does.Contain("MaxConcurrency"));
     }
 
@@ -304,7 +294,7 @@ public class DeliveryConsumeTests
         Queue queue = NewQueue("delivery-throws");
         var errors = new BlockingCollection<(ReceivedMessage Message, Exception Error)>();
         var bodies = new BlockingCollection<string>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             NoAck = false,
             OnDelivery = d =>
@@ -321,8 +311,8 @@ public class DeliveryConsumeTests
             OnCallbackError = (m, e) => errors.Add((m, e)),
         });
         await ready;
-        await _cluster.PublishAsync(new Message("boom"), routingKey: queue.Name);
-        await _cluster.PublishAsync(new Message("fine"), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("boom"), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("fine"), routingKey: queue.Name);
 
         var (message, error) = Take(errors, "the error");
         Assert.Multiple(() =>
@@ -351,7 +341,7 @@ public class DeliveryConsumeTests
         DeliveryRecordPool? pool = null;
         using var gate = new ManualResetEventSlim(false);
         TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions
         {
             NoAck = noAck,
             PrefetchCount = 1000,
@@ -391,7 +381,7 @@ public class DeliveryConsumeTests
                 Volatile.Write(ref target, Volatile.Read(ref received) + Batch);
                 for (int i = 0; i < Batch; i++)
                 {
-                    await _cluster.PublishAsync(message, routingKey: routingKey).ConfigureAwait(false);
+                    await SharedCluster.PublishAsync(message, routingKey: routingKey).ConfigureAwait(false);
                 }
 
                 await done.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);

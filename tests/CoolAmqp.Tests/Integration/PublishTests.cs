@@ -9,20 +9,12 @@ namespace CoolAmqp.Tests.Integration;
 /// <summary>Publishing: plain, with confirms, nacks, mandatory returns, channel errors, transactions.</summary>
 [TestFixture]
 [Category("Integration")]
-public class PublishTests
+public class PublishTests : SharedClusterFixture
 {
-    private Cluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(PublishTests) });
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _cluster.DisposeAsync();
-
     private async Task<Queue> DeclareAsync(string what, FieldTable? arguments = null)
     {
         var queue = new Queue(Broker.Unique(what), exclusive: true, arguments: arguments);
-        await _cluster.DeclareAsync(queue);
+        await SharedCluster.DeclareAsync(queue);
         return queue;
     }
 
@@ -32,11 +24,11 @@ public class PublishTests
         Queue queue = await DeclareAsync("plain");
         for (int i = 0; i < 500; i++)
         {
-            await _cluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name);
         }
 
         Assert.That(await Broker.EventuallyAsync(async () =>
-            (await _cluster.DeclareAsync(queue, passive: true)).MessageCount == 500, TimeSpan.FromSeconds(10)), Is.True);
+            (await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount == 500, TimeSpan.FromSeconds(10)), Is.True);
         Assert.That(await Broker.MessageCountAsync(queue.Name), Is.EqualTo(500), "rabbitmqctl agrees");
     }
 
@@ -47,11 +39,11 @@ public class PublishTests
         var pending = new List<Task>();
         for (int i = 0; i < 1000; i++)
         {
-            pending.Add(_cluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name, confirm: true).AsTask());
+            pending.Add(SharedCluster.PublishAsync(new Message($"message {i}"), routingKey: queue.Name, confirm: true).AsTask());
         }
 
         await Task.WhenAll(pending);
-        QueueDeclareResult state = await _cluster.DeclareAsync(queue, passive: true);
+        QueueDeclareResult state = await SharedCluster.DeclareAsync(queue, passive: true);
         Assert.That(state.MessageCount, Is.EqualTo(1000));
     }
 
@@ -60,14 +52,14 @@ public class PublishTests
     {
         // A full queue with reject-publish overflow makes RabbitMQ nack further publishes.
         Queue queue = await DeclareAsync("nack", new FieldTable { { "x-max-length", 1 }, { "x-overflow", "reject-publish" } });
-        await _cluster.PublishAsync(new Message("first"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("first"), routingKey: queue.Name, confirm: true);
         Assert.ThrowsAsync<MessageNackedException>(async () =>
-            await _cluster.PublishAsync(new Message("second"), routingKey: queue.Name, confirm: true));
+            await SharedCluster.PublishAsync(new Message("second"), routingKey: queue.Name, confirm: true));
 
         // The publisher channel is still fine.
-        await _cluster.PurgeAsync(queue);
-        await _cluster.PublishAsync(new Message("third"), routingKey: queue.Name, confirm: true);
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
+        await SharedCluster.PurgeAsync(queue);
+        await SharedCluster.PublishAsync(new Message("third"), routingKey: queue.Name, confirm: true);
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
     }
 
     [Test]
@@ -75,7 +67,7 @@ public class PublishTests
     {
         string routingKey = Broker.Unique("nowhere");
         var error = Assert.ThrowsAsync<MessageReturnedException>(async () =>
-            await _cluster.PublishAsync(new Message("lost"), routingKey: routingKey, confirm: confirm, mandatory: true));
+            await SharedCluster.PublishAsync(new Message("lost"), routingKey: routingKey, confirm: confirm, mandatory: true));
         Assert.Multiple(() =>
         {
             Assert.That(error!.ReplyCode, Is.EqualTo(312), "NO_ROUTE");
@@ -85,8 +77,8 @@ public class PublishTests
 
         // A routable mandatory publish next to it succeeds.
         Queue queue = await DeclareAsync("mandatory");
-        await _cluster.PublishAsync(new Message("kept"), routingKey: queue.Name, confirm: confirm, mandatory: true);
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
+        await SharedCluster.PublishAsync(new Message("kept"), routingKey: queue.Name, confirm: confirm, mandatory: true);
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
     }
 
     [Test]
@@ -98,8 +90,8 @@ public class PublishTests
         var returned = new List<Task>();
         for (int i = 0; i < 50; i++)
         {
-            routed.Add(_cluster.PublishAsync(new Message("ok"), routingKey: queue.Name, confirm: true, mandatory: true).AsTask());
-            returned.Add(_cluster.PublishAsync(new Message("lost"), routingKey: nowhere, confirm: true, mandatory: true).AsTask());
+            routed.Add(SharedCluster.PublishAsync(new Message("ok"), routingKey: queue.Name, confirm: true, mandatory: true).AsTask());
+            returned.Add(SharedCluster.PublishAsync(new Message("lost"), routingKey: nowhere, confirm: true, mandatory: true).AsTask());
         }
 
         await Task.WhenAll(routed);
@@ -108,7 +100,7 @@ public class PublishTests
             Assert.ThrowsAsync<MessageReturnedException>(async () => await task);
         }
 
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(50));
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(50));
     }
 
     [Test]
@@ -116,7 +108,7 @@ public class PublishTests
     {
         string exchange = Broker.Unique("missing-exchange");
         var error = Assert.ThrowsAsync<AmqpException>(async () =>
-            await _cluster.PublishAsync(new Message("x"), exchange: exchange, routingKey: "k", confirm: true));
+            await SharedCluster.PublishAsync(new Message("x"), exchange: exchange, routingKey: "k", confirm: true));
         Assert.Multiple(() =>
         {
             Assert.That(error!.ReplyCode, Is.EqualTo(404), "NOT_FOUND");
@@ -125,41 +117,41 @@ public class PublishTests
         });
 
         Queue queue = await DeclareAsync("after-error");
-        await _cluster.PublishAsync(new Message("after"), routingKey: queue.Name, confirm: true);
-        await _cluster.PublishAsync(new Message("after, plain"), routingKey: queue.Name);
+        await SharedCluster.PublishAsync(new Message("after"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("after, plain"), routingKey: queue.Name);
         Assert.That(await Broker.EventuallyAsync(async () =>
-            (await _cluster.DeclareAsync(queue, passive: true)).MessageCount == 2, TimeSpan.FromSeconds(5)), Is.True);
+            (await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount == 2, TimeSpan.FromSeconds(5)), Is.True);
     }
 
     [Test]
     public async Task A_declare_error_fails_only_that_call()
     {
         string missing = Broker.Unique("missing-queue");
-        var error = Assert.ThrowsAsync<AmqpException>(() => _cluster.DeclareAsync(new Queue(missing), passive: true));
+        var error = Assert.ThrowsAsync<AmqpException>(() => SharedCluster.DeclareAsync(new Queue(missing), passive: true));
         Assert.That(error!.ReplyCode, Is.EqualTo(404));
 
         Queue queue = await DeclareAsync("after-declare-error");
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).QueueName, Is.EqualTo(queue.Name));
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).QueueName, Is.EqualTo(queue.Name));
     }
 
     [Test]
     public async Task Transaction_commit_delivers_and_rollback_discards()
     {
         Queue queue = await DeclareAsync("tx");
-        await using (Transaction tx = await _cluster.BeginTransactionAsync())
+        await using (Transaction tx = await SharedCluster.BeginTransactionAsync())
         {
             tx.Publish(new Message("one"), routingKey: queue.Name);
             tx.Publish(new Message("two"), routingKey: queue.Name);
             await Task.Delay(200);
-            Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.Zero, "nothing before commit");
+            Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.Zero, "nothing before commit");
             await tx.CommitAsync();
-            Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
+            Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
 
             tx.Publish(new Message("three"), routingKey: queue.Name);
             await tx.RollbackAsync();
         }
 
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(2));
     }
 
     [Test]

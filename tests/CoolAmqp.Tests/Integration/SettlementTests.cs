@@ -18,18 +18,8 @@ namespace CoolAmqp.Tests.Integration;
 /// tests see as the next delivery arriving on a new channel (its delivery tag starts again at 1).</summary>
 [TestFixture]
 [Category("Integration")]
-public class SettlementTests
+public class SettlementTests : SharedClusterFixture
 {
-    private Cluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(SettlementTests) });
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _cluster.DisposeAsync();
-
-    private static Queue NewQueue(string what) => new(Broker.Unique(what), autoDelete: true);
-
     private static async Task PublishAsync(Cluster cluster, Queue queue, int count, string prefix = "m")
     {
         for (int i = 0; i < count; i++)
@@ -66,14 +56,14 @@ public class SettlementTests
     private (Consumer Consumer, Task Ready, BlockingCollection<ReceivedMessage> Received) Consume(Queue queue, ushort? prefetch = null)
     {
         var received = new BlockingCollection<ReceivedMessage>();
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = prefetch, OnMessage = received.Add });
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = prefetch, OnMessage = received.Add });
         return (consumer, ready, received);
     }
 
     /// <summary>A marker published now arrives with the next tag of the same channel: the channel survived.</summary>
     private async Task AssertChannelSurvivedAsync(Queue queue, BlockingCollection<ReceivedMessage> received, ulong expectedTag)
     {
-        await _cluster.PublishAsync(new Message("marker"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("marker"), routingKey: queue.Name, confirm: true);
         ReceivedMessage marker = Take(received, 1)[0];
         Assert.Multiple(() =>
         {
@@ -89,7 +79,7 @@ public class SettlementTests
         Queue queue = NewQueue("settle-multi");
         var (consumer, ready, received) = Consume(queue);
         await ready;
-        await PublishAsync(_cluster, queue, 5);
+        await PublishAsync(SharedCluster, queue, 5);
         List<ReceivedMessage> m = Take(received, 5);
         Assert.That(m.Select(x => x.DeliveryTag), Is.EqualTo(new ulong[] { 1, 2, 3, 4, 5 }));
 
@@ -114,7 +104,7 @@ public class SettlementTests
         Queue queue = NewQueue("settle-nack");
         var (consumer, ready, received) = Consume(queue);
         await ready;
-        await PublishAsync(_cluster, queue, 6);
+        await PublishAsync(SharedCluster, queue, 6);
         List<ReceivedMessage> m = Take(received, 6);
 
         Assert.That(m[3].Nack(requeue: false, multiple: true), Is.True, "drops tags 1..4");
@@ -138,7 +128,7 @@ public class SettlementTests
         await ready;
         try
         {
-            await PublishAsync(_cluster, queue, 2);
+            await PublishAsync(SharedCluster, queue, 2);
             List<ReceivedMessage> old = Take(received, 2);
             Assert.That(old[0].Ack(), Is.True);
 
@@ -154,7 +144,7 @@ public class SettlementTests
                 Assert.That(again.Redelivered, Is.True);
                 Assert.That(again.Acknowledger, Is.Not.SameAs(channel));
             });
-            await _cluster.PublishAsync(new Message("m2"), routingKey: queue.Name, confirm: true);
+            await SharedCluster.PublishAsync(new Message("m2"), routingKey: queue.Name, confirm: true);
             ReceivedMessage next = Take(received, 1)[0];
             Assert.That(next.DeliveryTag, Is.EqualTo(old[1].DeliveryTag), "the old message's tag, now naming another delivery");
 
@@ -172,7 +162,7 @@ public class SettlementTests
         finally
         {
             await consumer.CancelAsync();
-            await _cluster.DeleteQueueAsync(queue);
+            await SharedCluster.DeleteQueueAsync(queue);
         }
     }
 
@@ -205,7 +195,7 @@ public class SettlementTests
         finally
         {
             await cluster.DisposeAsync();
-            await _cluster.DeleteQueueAsync(queue);
+            await SharedCluster.DeleteQueueAsync(queue);
         }
     }
 
@@ -224,7 +214,7 @@ public class SettlementTests
         {
             for (int i = 0; i < count; i++)
             {
-                await _cluster.PublishAsync(new Message("a"), routingKey: queue.Name);
+                await SharedCluster.PublishAsync(new Message("a"), routingKey: queue.Name);
             }
 
             List<ReceivedMessage> messages = Take(received, count);
@@ -260,7 +250,7 @@ public class SettlementTests
         await ready;
         for (int i = 0; i < count; i++)
         {
-            await _cluster.PublishAsync(new Message($"s{i}"), routingKey: queue.Name);
+            await SharedCluster.PublishAsync(new Message($"s{i}"), routingKey: queue.Name);
         }
 
         int seen = 0;

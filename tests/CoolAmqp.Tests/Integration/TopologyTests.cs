@@ -10,25 +10,17 @@ namespace CoolAmqp.Tests.Integration;
 /// <summary>Exchanges, bindings, deletion, purge, basic.get, queue types, checked against what the broker reports.</summary>
 [TestFixture]
 [Category("Integration")]
-public class TopologyTests
+public class TopologyTests : SharedClusterFixture
 {
-    private Cluster _cluster = null!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _cluster = await Broker.StartAsync(new ClusterOptions { Name = nameof(TopologyTests) });
-
-    [OneTimeTearDown]
-    public async Task StopAsync() => await _cluster.DisposeAsync();
-
     private async Task<Queue> BoundQueueAsync(Exchange exchange, string routingKey = "", FieldTable? arguments = null)
     {
         var queue = new Queue(Broker.Unique("bound"), exclusive: true);
-        await _cluster.DeclareAsync(queue);
-        await _cluster.BindAsync(queue, exchange, routingKey, arguments);
+        await SharedCluster.DeclareAsync(queue);
+        await SharedCluster.BindAsync(queue, exchange, routingKey, arguments);
         return queue;
     }
 
-    private async Task<uint> CountAsync(Queue queue) => (await _cluster.DeclareAsync(queue, passive: true)).MessageCount;
+    private async Task<uint> CountAsync(Queue queue) => (await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount;
 
     [Test]
     public async Task Exchange_types_route_as_their_type_says()
@@ -39,7 +31,7 @@ public class TopologyTests
         var headers = new Exchange(Broker.Unique("headers"), ExchangeType.Headers, autoDelete: true);
         foreach (Exchange exchange in new[] { direct, fanout, topic, headers })
         {
-            await _cluster.DeclareAsync(exchange);
+            await SharedCluster.DeclareAsync(exchange);
         }
 
         var exchanges = (await Broker.ListAsync("list_exchanges", "name", "type")).ToDictionary(
@@ -58,13 +50,13 @@ public class TopologyTests
         Queue topicQueue = await BoundQueueAsync(topic, "stock.*.nyse");
         Queue headersQueue = await BoundQueueAsync(headers, arguments: new FieldTable { { "x-match", "all" }, { "kind", "report" } });
 
-        await _cluster.PublishAsync(new Message("a"), direct, "key-a", confirm: true);
-        await _cluster.PublishAsync(new Message("b"), direct, "key-b", confirm: true);
-        await _cluster.PublishAsync(new Message("f"), fanout, "whatever", confirm: true);
-        await _cluster.PublishAsync(new Message("t1"), topic, "stock.ibm.nyse", confirm: true);
-        await _cluster.PublishAsync(new Message("t2"), topic, "stock.ibm.lse", confirm: true);
-        await _cluster.PublishAsync(new Message("h1", new MessageProperties { Headers = new FieldTable { { "kind", "report" } } }), headers, confirm: true);
-        await _cluster.PublishAsync(new Message("h2", new MessageProperties { Headers = new FieldTable { { "kind", "other" } } }), headers, confirm: true);
+        await SharedCluster.PublishAsync(new Message("a"), direct, "key-a", confirm: true);
+        await SharedCluster.PublishAsync(new Message("b"), direct, "key-b", confirm: true);
+        await SharedCluster.PublishAsync(new Message("f"), fanout, "whatever", confirm: true);
+        await SharedCluster.PublishAsync(new Message("t1"), topic, "stock.ibm.nyse", confirm: true);
+        await SharedCluster.PublishAsync(new Message("t2"), topic, "stock.ibm.lse", confirm: true);
+        await SharedCluster.PublishAsync(new Message("h1", new MessageProperties { Headers = new FieldTable { { "kind", "report" } } }), headers, confirm: true);
+        await SharedCluster.PublishAsync(new Message("h2", new MessageProperties { Headers = new FieldTable { { "kind", "other" } } }), headers, confirm: true);
 
         Assert.Multiple(async () =>
         {
@@ -82,10 +74,10 @@ public class TopologyTests
         // Not auto-delete: unbinding removes an exchange's last binding, which would delete it.
         var source = new Exchange(Broker.Unique("source"), ExchangeType.Topic);
         var destination = new Exchange(Broker.Unique("destination"), ExchangeType.Fanout);
-        await _cluster.DeclareAsync(source);
-        await _cluster.DeclareAsync(destination);
+        await SharedCluster.DeclareAsync(source);
+        await SharedCluster.DeclareAsync(destination);
         Queue queue = await BoundQueueAsync(destination);
-        await _cluster.BindAsync(destination, source, "orders.#");
+        await SharedCluster.BindAsync(destination, source, "orders.#");
 
         var bindings = await Broker.ListAsync("list_bindings", "source_name", "destination_name", "destination_kind", "routing_key");
         Assert.That(bindings.Any(b => b.GetProperty("source_name").GetString() == source.Name
@@ -93,28 +85,28 @@ public class TopologyTests
                                       && b.GetProperty("destination_kind").GetString() == "exchange"
                                       && b.GetProperty("routing_key").GetString() == "orders.#"), Is.True);
 
-        await _cluster.PublishAsync(new Message("o"), source, "orders.new", confirm: true);
-        await _cluster.PublishAsync(new Message("x"), source, "invoices.new", confirm: true);
+        await SharedCluster.PublishAsync(new Message("o"), source, "orders.new", confirm: true);
+        await SharedCluster.PublishAsync(new Message("x"), source, "invoices.new", confirm: true);
         Assert.That(await CountAsync(queue), Is.EqualTo(1));
 
-        await _cluster.UnbindAsync(destination, source, "orders.#");
-        await _cluster.PublishAsync(new Message("o2"), source, "orders.new", confirm: true);
+        await SharedCluster.UnbindAsync(destination, source, "orders.#");
+        await SharedCluster.PublishAsync(new Message("o2"), source, "orders.new", confirm: true);
         Assert.That(await CountAsync(queue), Is.EqualTo(1), "unbound: nothing more arrives");
-        await _cluster.DeleteExchangeAsync(source);
-        await _cluster.DeleteExchangeAsync(destination);
+        await SharedCluster.DeleteExchangeAsync(source);
+        await SharedCluster.DeleteExchangeAsync(destination);
     }
 
     [Test]
     public async Task Queue_unbind_stops_routing()
     {
         var exchange = new Exchange(Broker.Unique("unbind"), ExchangeType.Direct);
-        await _cluster.DeclareAsync(exchange);
+        await SharedCluster.DeclareAsync(exchange);
         Queue queue = await BoundQueueAsync(exchange, "k");
-        await _cluster.PublishAsync(new Message("1"), exchange, "k", confirm: true);
-        await _cluster.UnbindAsync(queue, exchange, "k");
-        await _cluster.PublishAsync(new Message("2"), exchange, "k", confirm: true);
+        await SharedCluster.PublishAsync(new Message("1"), exchange, "k", confirm: true);
+        await SharedCluster.UnbindAsync(queue, exchange, "k");
+        await SharedCluster.PublishAsync(new Message("2"), exchange, "k", confirm: true);
         Assert.That(await CountAsync(queue), Is.EqualTo(1));
-        await _cluster.DeleteExchangeAsync(exchange);
+        await SharedCluster.DeleteExchangeAsync(exchange);
     }
 
     [Test]
@@ -122,20 +114,20 @@ public class TopologyTests
     {
         var exchange = new Exchange(Broker.Unique("deleted"), ExchangeType.Fanout);
         var queue = new Queue(Broker.Unique("deleted"));
-        await _cluster.DeclareAsync(exchange);
-        await _cluster.DeclareAsync(queue);
-        await _cluster.PublishAsync(new Message("1"), routingKey: queue.Name, confirm: true);
-        await _cluster.PublishAsync(new Message("2"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.DeclareAsync(exchange);
+        await SharedCluster.DeclareAsync(queue);
+        await SharedCluster.PublishAsync(new Message("1"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("2"), routingKey: queue.Name, confirm: true);
 
-        Assert.That(await _cluster.DeleteQueueAsync(queue), Is.EqualTo(2), "delete-ok reports the messages deleted");
-        await _cluster.DeleteExchangeAsync(exchange);
+        Assert.That(await SharedCluster.DeleteQueueAsync(queue), Is.EqualTo(2), "delete-ok reports the messages deleted");
+        await SharedCluster.DeleteExchangeAsync(exchange);
 
         Assert.Multiple(async () =>
         {
             Assert.That(await Broker.MessageCountAsync(queue.Name), Is.Null);
             Assert.That((await Broker.ListAsync("list_exchanges", "name")).Any(r => r.GetProperty("name").GetString() == exchange.Name), Is.False);
-            Assert.That(Assert.ThrowsAsync<AmqpException>(() => _cluster.DeclareAsync(queue, passive: true))!.ReplyCode, Is.EqualTo(404));
-            Assert.That(Assert.ThrowsAsync<AmqpException>(() => _cluster.DeclareAsync(exchange, passive: true))!.ReplyCode, Is.EqualTo(404));
+            Assert.That(Assert.ThrowsAsync<AmqpException>(() => SharedCluster.DeclareAsync(queue, passive: true))!.ReplyCode, Is.EqualTo(404));
+            Assert.That(Assert.ThrowsAsync<AmqpException>(() => SharedCluster.DeclareAsync(exchange, passive: true))!.ReplyCode, Is.EqualTo(404));
         });
     }
 
@@ -143,13 +135,13 @@ public class TopologyTests
     public async Task Purge_empties_the_queue_and_reports_the_count()
     {
         var queue = new Queue(Broker.Unique("purge"), exclusive: true);
-        await _cluster.DeclareAsync(queue);
+        await SharedCluster.DeclareAsync(queue);
         for (int i = 0; i < 7; i++)
         {
-            await _cluster.PublishAsync(new Message("p"), routingKey: queue.Name, confirm: true);
+            await SharedCluster.PublishAsync(new Message("p"), routingKey: queue.Name, confirm: true);
         }
 
-        Assert.That(await _cluster.PurgeAsync(queue), Is.EqualTo(7));
+        Assert.That(await SharedCluster.PurgeAsync(queue), Is.EqualTo(7));
         Assert.That(await Broker.MessageCountAsync(queue.Name), Is.Zero);
     }
 
@@ -157,24 +149,24 @@ public class TopologyTests
     public async Task Get_returns_messages_in_order_then_null_and_settles()
     {
         var queue = new Queue(Broker.Unique("get"), exclusive: true);
-        await _cluster.DeclareAsync(queue);
-        Assert.That(await _cluster.GetAsync(queue), Is.Null, "empty queue: basic.get-empty");
-        await _cluster.PublishAsync(new Message("one"), routingKey: queue.Name, confirm: true);
-        await _cluster.PublishAsync(new Message("two"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.DeclareAsync(queue);
+        Assert.That(await SharedCluster.GetAsync(queue), Is.Null, "empty queue: basic.get-empty");
+        await SharedCluster.PublishAsync(new Message("one"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("two"), routingKey: queue.Name, confirm: true);
 
-        ReceivedMessage? first = await _cluster.GetAsync(queue, noAck: false);
+        ReceivedMessage? first = await SharedCluster.GetAsync(queue, noAck: false);
         Assert.That(first?.Body.ToArray(), Is.EqualTo("one"u8.ToArray()));
         first!.Reject(requeue: true);
-        ReceivedMessage? again = await _cluster.GetAsync(queue, noAck: false);
+        ReceivedMessage? again = await SharedCluster.GetAsync(queue, noAck: false);
         Assert.Multiple(() =>
         {
             Assert.That(again?.Body.ToArray(), Is.EqualTo("one"u8.ToArray()));
             Assert.That(again?.Redelivered, Is.True);
         });
         again!.Ack();
-        ReceivedMessage? second = await _cluster.GetAsync(queue, noAck: true);
+        ReceivedMessage? second = await SharedCluster.GetAsync(queue, noAck: true);
         Assert.That(second?.Body.ToArray(), Is.EqualTo("two"u8.ToArray()));
-        Assert.That(await _cluster.GetAsync(queue), Is.Null);
+        Assert.That(await SharedCluster.GetAsync(queue), Is.Null);
         Assert.That(await Broker.MessageCountAsync(queue.Name), Is.Zero);
     }
 
@@ -182,13 +174,13 @@ public class TopologyTests
     public async Task Passive_declare_reports_message_and_consumer_counts()
     {
         var queue = new Queue(Broker.Unique("counts"), exclusive: true);
-        await _cluster.DeclareAsync(queue);
-        await _cluster.PublishAsync(new Message("1"), routingKey: queue.Name, confirm: true);
-        await _cluster.PublishAsync(new Message("2"), routingKey: queue.Name, confirm: true);
-        QueueDeclareResult before = await _cluster.DeclareAsync(queue, passive: true);
-        var (consumer, ready) = _cluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 1, OnMessage = _ => { } });
+        await SharedCluster.DeclareAsync(queue);
+        await SharedCluster.PublishAsync(new Message("1"), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("2"), routingKey: queue.Name, confirm: true);
+        QueueDeclareResult before = await SharedCluster.DeclareAsync(queue, passive: true);
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 1, OnMessage = _ => { } });
         await ready;
-        QueueDeclareResult after = await _cluster.DeclareAsync(queue, passive: true);
+        QueueDeclareResult after = await SharedCluster.DeclareAsync(queue, passive: true);
         Assert.Multiple(() =>
         {
             Assert.That(before, Is.EqualTo(new QueueDeclareResult(queue.Name, 2, 0)));
@@ -201,7 +193,7 @@ public class TopologyTests
     public async Task Server_named_queue_declare_sets_the_name()
     {
         var queue = new Queue(exclusive: true);
-        QueueDeclareResult declared = await _cluster.DeclareAsync(queue);
+        QueueDeclareResult declared = await SharedCluster.DeclareAsync(queue);
         Assert.Multiple(async () =>
         {
             Assert.That(declared.QueueName, Does.StartWith("amq.gen-"));
@@ -216,7 +208,7 @@ public class TopologyTests
         var queue = new Queue(Broker.Unique("quorum"), durable: true, arguments: new FieldTable { { "x-queue-type", "quorum" } });
         try
         {
-            await _cluster.DeclareAsync(queue);
+            await SharedCluster.DeclareAsync(queue);
             JsonElement row = (await Broker.ListAsync("list_queues", "name", "type", "durable"))
                 .Single(r => r.GetProperty("name").GetString() == queue.Name);
             Assert.Multiple(() =>
@@ -224,12 +216,12 @@ public class TopologyTests
                 Assert.That(row.GetProperty("type").GetString(), Is.EqualTo("quorum"));
                 Assert.That(row.GetProperty("durable").GetBoolean(), Is.True);
             });
-            await _cluster.PublishAsync(new Message("q"), routingKey: queue.Name, confirm: true);
-            Assert.That((await _cluster.GetAsync(queue))?.Body.ToArray(), Is.EqualTo("q"u8.ToArray()));
+            await SharedCluster.PublishAsync(new Message("q"), routingKey: queue.Name, confirm: true);
+            Assert.That((await SharedCluster.GetAsync(queue))?.Body.ToArray(), Is.EqualTo("q"u8.ToArray()));
         }
         finally
         {
-            await _cluster.DeleteQueueAsync(queue);
+            await SharedCluster.DeleteQueueAsync(queue);
         }
     }
 
@@ -237,10 +229,10 @@ public class TopologyTests
     public async Task Redeclaring_with_other_settings_fails_with_precondition_failed()
     {
         var queue = new Queue(Broker.Unique("precondition"), exclusive: true);
-        await _cluster.DeclareAsync(queue);
+        await SharedCluster.DeclareAsync(queue);
         var clash = new Queue(queue.Name, exclusive: true, arguments: new FieldTable { { "x-max-length", 5 } });
-        var error = Assert.ThrowsAsync<AmqpException>(() => _cluster.DeclareAsync(clash));
+        var error = Assert.ThrowsAsync<AmqpException>(() => SharedCluster.DeclareAsync(clash));
         Assert.That(error!.ReplyCode, Is.EqualTo(406));
-        Assert.That((await _cluster.DeclareAsync(queue, passive: true)).QueueName, Is.EqualTo(queue.Name), "the next call works");
+        Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).QueueName, Is.EqualTo(queue.Name), "the next call works");
     }
 }
