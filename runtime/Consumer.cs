@@ -498,31 +498,19 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
+    // Only OnMessageAsync consumers get here: OnDelivery and OnMessage are dispatched by the consumer's thread.
     private ValueTask DispatchAsync(QueuedDelivery item)
     {
-        if (item.Record is { } record)
-        {
-            Dispatch(record, item.Token);
-            return default;
-        }
-
         ReceivedMessage message = item.Message!;
         try
         {
-            if (_options.OnMessageAsync is { } onMessageAsync)
+            ValueTask pending = _options.OnMessageAsync!(message);
+            if (!pending.IsCompletedSuccessfully)
             {
-                ValueTask pending = onMessageAsync(message);
-                if (!pending.IsCompletedSuccessfully)
-                {
-                    return AwaitCallbackAsync(pending, message);
-                }
+                return AwaitCallbackAsync(pending, message);
+            }
 
-                pending.GetAwaiter().GetResult();
-            }
-            else
-            {
-                _options.OnMessage!(message);
-            }
+            pending.GetAwaiter().GetResult();
         }
 #pragma warning disable CA1031 // User code: log and report, never stop the consumer.
         catch (Exception ex)
