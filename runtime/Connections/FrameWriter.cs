@@ -356,12 +356,10 @@ internal sealed class FrameWriter
                 SendFlushed(_stream!);
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
-                                       or InvalidOperationException or NotSupportedException)
+        catch (Exception ex) when (IsWriteFailure(ex))
         {
             // The append itself succeeded; the failure ends the connection, which fails what is pending.
-            Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
-            _onFault(ex);
+            OnWriteFailed(ex);
             return;
         }
 
@@ -376,6 +374,18 @@ internal sealed class FrameWriter
         {
             _signal.Set();
         }
+    }
+
+    private static bool IsWriteFailure(Exception ex) =>
+        ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
+            or InvalidOperationException or NotSupportedException;
+
+    /// <summary>Writing to the socket failed (writer thread or an inline sender): stop accepting frames and break
+    /// the connection.</summary>
+    private void OnWriteFailed(Exception ex)
+    {
+        Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+        _onFault(ex);
     }
 
     private void FlushLocked()
@@ -476,11 +486,9 @@ internal sealed class FrameWriter
         {
             RunLoop();
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
-                                       or InvalidOperationException or NotSupportedException)
+        catch (Exception ex) when (IsWriteFailure(ex))
         {
-            Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
-            _onFault(ex);
+            OnWriteFailed(ex);
         }
         finally
         {
