@@ -137,13 +137,23 @@ internal sealed partial class Publisher : IChannelHandler
 
             if (_opening is null)
             {
-                _opening = OpenAsync();
+                opening = OpenAsync();
                 // A caller may stop waiting (cancellation); a failure of the opening then still counts as seen.
-                _ = _opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                _ = opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
 
-            opening = _opening;
+                // The opening can finish on this thread, inside this (reentrant) lock, when the broker's answers
+                // arrive before it awaits them; it has then already cleared _opening, and keeping the finished task
+                // would hand out its channel again after that channel closed.
+                if (!opening.IsCompleted)
+                {
+                    _opening = opening;
+                }
+            }
+            else
+            {
+                opening = _opening;
+            }
         }
 
         return new ValueTask<AmqpChannel>(opening.WaitAsync(cancellationToken));
