@@ -247,11 +247,11 @@ internal sealed partial class Publisher : IChannelHandler
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
         Message = "basic.return for exchange '{Exchange}' routing key '{RoutingKey}' ({ReplyCode} {ReplyText}) matches no pending mandatory publish")]
     private static partial void LogUnmatchedReturn(ILogger logger, string exchange, string routingKey, ushort replyCode, string replyText);
 
-    [LoggerMessage(Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning,
         Message = "The broker closed the publishing channel: {ReplyCode} {ReplyText}; publishes sent after the failing one were discarded by the broker")]
     private static partial void LogChannelError(ILogger logger, ushort replyCode, string replyText);
 

@@ -474,7 +474,7 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker closed channel {Channel}: {ReplyCode} {ReplyText}")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "Broker closed channel {Channel}: {ReplyCode} {ReplyText}")]
     private static partial void LogClosedByBroker(ILogger logger, ushort channel, ushort replyCode, string replyText);
 
     /// <summary>A synchronous method waiting for its response.</summary>

@@ -268,17 +268,17 @@ internal sealed partial class AmqpConnection
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information,
         Message = "Connected to {Host}:{Port} vhost '{VirtualHost}' (frame-max {FrameMax}, channel-max {ChannelMax}, heartbeat {Heartbeat} s)")]
     private static partial void LogOpened(ILogger logger, string host, int port, string virtualHost, uint frameMax,
         ushort channelMax, ushort heartbeat);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Broker {Host} blocked publishing: {Reason}")]
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Broker {Host} blocked publishing: {Reason}")]
     private static partial void LogBlocked(ILogger logger, string host, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Broker {Host} unblocked publishing")]
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Broker {Host} unblocked publishing")]
     private static partial void LogUnblocked(ILogger logger, string host);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The {Callback} callback threw")]
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "The {Callback} callback threw")]
     internal static partial void LogCallbackFailed(ILogger logger, string callback, Exception exception);
 }

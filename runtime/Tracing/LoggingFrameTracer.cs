@@ -14,7 +14,7 @@ namespace CoolAmqp.Tracing;
 public sealed class LoggingFrameTracer : IFrameTracer
 {
     /// <summary>The event id of the log entries: 1 "AmqpFrame".</summary>
-    public static readonly EventId FrameEventId = new(1, "AmqpFrame");
+    public static readonly EventId FrameEventId = new(6001, "AmqpFrame");
 
     private readonly ILogger _logger;
     private readonly LogLevel _level;
