@@ -31,18 +31,23 @@ public sealed partial class Cluster
     internal static async Task<QueueDeclareResult> DeclareQueueOnAsync(AmqpChannel channel, Queue queue, bool passive,
         CancellationToken cancellationToken)
     {
-        // An anonymous queue is declared with an empty name each time; the broker names it anew.
-        string name = queue.IsAnonymous ? string.Empty : queue.Name;
+        // A server-named queue is named anew by each declaration with the empty name, so once this connection has
+        // declared it, later uses (a consumer's declare among them) must name the queue the broker made: declared
+        // passively, since a non-passive declare of an amq.* name is ACCESS_REFUSED. Its binding was made then.
+        long connectionId = channel.Connection.Id;
+        bool declaredHere = queue.IsAnonymous && queue.DeclaredOn == connectionId;
+        string name = queue.IsAnonymous && !declaredHere ? string.Empty : queue.Name;
+        bool asPassive = passive || declaredHere;
         RpcResponse ok = await channel.CallAsync(
-            new QueueDeclare(name, passive, queue.Durable, queue.Exclusive, queue.AutoDelete, false, queue.Arguments),
+            new QueueDeclare(name, asPassive, queue.Durable, queue.Exclusive, queue.AutoDelete, false, queue.Arguments),
             QueueDeclareOk.CommandIdValue, 0, cancellationToken).ConfigureAwait(false);
         string declared = ok.Name ?? name;
-        if (queue.IsAnonymous)
+        if (queue.IsAnonymous && !declaredHere)
         {
-            queue.Name = declared;
+            queue.Declared(declared, connectionId);
         }
 
-        if (!passive && queue.Exchange is { } exchange)
+        if (!asPassive && queue.Exchange is { } exchange)
         {
             await channel.CallAsync(new QueueBind(declared, exchange.Name, queue.RoutingKey, false, queue.BindArguments),
                 QueueBindOk.CommandIdValue, 0, cancellationToken).ConfigureAwait(false);
@@ -126,11 +131,14 @@ public sealed partial class Cluster
 
     /// <summary>Deletes a queue (CoolAMQP's <c>delete_queue</c>).</summary>
     /// <returns>The number of messages deleted with it.</returns>
-    public Task<uint> DeleteQueueAsync(Queue queue, bool ifUnused = false, bool ifEmpty = false,
+    public async Task<uint> DeleteQueueAsync(Queue queue, bool ifUnused = false, bool ifEmpty = false,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
-        return DeleteQueueAsync(queue.Name, ifUnused, ifEmpty, cancellationToken);
+        uint deleted = await DeleteQueueAsync(queue.Name, ifUnused, ifEmpty, cancellationToken).ConfigureAwait(false);
+        // A server-named queue declared again after this gets a new name.
+        queue.Forgotten();
+        return deleted;
     }
 
     /// <summary>Deletes the queue named <paramref name="queue"/>.</summary>

@@ -16,8 +16,9 @@ namespace CoolAmqp;
 /// declares, binds, and reports what happens as events. Safe to use from many threads at once.
 /// </summary>
 /// <remarks>
-/// Only the first node is used for now; the cluster keeps its connection separate so that reconnection and
-/// fail-over across nodes can be added without changing this API.
+/// The cluster connects to the first node only, and does not reconnect: after the connection is lost (reported as
+/// <see cref="ConnectionLost"/> and <see cref="ClusterOptions.OnFail"/>), operations fail with
+/// <see cref="ConnectionDeadException"/>.
 /// </remarks>
 public sealed partial class Cluster : IAsyncDisposable
 {
@@ -35,8 +36,8 @@ public sealed partial class Cluster : IAsyncDisposable
     private Task? _shutdown;
     private int _failReported;
 
-    /// <summary>Creates a cluster over <paramref name="nodes"/> (only the first is used for now). Nothing
-    /// happens until <see cref="StartAsync"/>.</summary>
+    /// <summary>Creates a cluster over <paramref name="nodes"/> (it connects to the first). Nothing happens until
+    /// <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="nodes"/> is empty.</exception>
     public Cluster(IEnumerable<NodeDefinition> nodes, ClusterOptions? options = null)
     {
@@ -220,10 +221,13 @@ public sealed partial class Cluster : IAsyncDisposable
             await session.Connection.CloseAsync(_options.ShutdownTimeout).ConfigureAwait(false);
         }
 
-        foreach (Consumer consumer in consumers)
+        var cancelling = new Task[consumers.Length];
+        for (int i = 0; i < consumers.Length; i++)
         {
-            consumer.OnShutdown();
+            cancelling[i] = consumers[i].OnShutdownAsync();
         }
+
+        await Task.WhenAll(cancelling).ConfigureAwait(false);
 
         FailConnected(new ConnectionDeadException("The cluster was shut down."));
         _events.Writer.TryComplete();
@@ -254,7 +258,9 @@ public sealed partial class Cluster : IAsyncDisposable
 
     private void OnConnectionTerminated(AmqpConnection connection, Exception reason, bool graceful)
     {
-        if (graceful)
+        // A connection that never opened failed StartAsync, whose caller hears of it; like CoolAMQP's on_fail,
+        // OnFail and ConnectionLost are about an established connection failing.
+        if (graceful || !connection.WasOpen)
         {
             return;
         }
@@ -488,6 +494,18 @@ public sealed partial class Cluster : IAsyncDisposable
             BodyReceiveMode = bodyReceiveMode,
         });
 
+    /// <summary>The consumers the cluster keeps (a copy).</summary>
+    internal Consumer[] Consumers
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return [.. _consumers];
+            }
+        }
+    }
+
     internal void Forget(Consumer consumer)
     {
         lock (_sync)
@@ -496,7 +514,7 @@ public sealed partial class Cluster : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Connecting in the background failed: {Reason}")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Connecting in the background failed: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string reason, Exception exception);
 
     /// <summary>What one connection carries: the connection and the channels the cluster keeps on it.</summary>

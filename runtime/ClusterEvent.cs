@@ -25,7 +25,9 @@ public sealed class MessageReceived : ClusterEvent
     public ReceivedMessage Message { get; }
 }
 
-/// <summary>The connection to the broker was lost; the cluster reconnects by itself.</summary>
+/// <summary>An established connection to the broker was lost (not on <see cref="Cluster.ShutdownAsync"/>, and not
+/// when <see cref="Cluster.StartAsync"/> fails: its caller hears of that). The cluster does not reconnect yet: later
+/// operations fail with <see cref="ConnectionDeadException"/>.</summary>
 public sealed class ConnectionLost : ClusterEvent
 {
     /// <summary>Reports a lost connection.</summary>

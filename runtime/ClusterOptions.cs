@@ -13,8 +13,9 @@ public sealed record ClusterOptions
     /// in the management UI and <c>rabbitmqctl list_connections</c>) and used in log messages. Default: none.</summary>
     public string? Name { get; init; }
 
-    /// <summary>Called once, on a thread-pool thread, when the connection fails in an unclean way (not on
-    /// <see cref="Cluster.ShutdownAsync"/>). Default: none.</summary>
+    /// <summary>Called once, on a thread-pool thread, when an established connection fails in an unclean way (not
+    /// on <see cref="Cluster.ShutdownAsync"/>, and not when <see cref="Cluster.StartAsync"/> fails: its caller hears of
+    /// that). Default: none.</summary>
     public Action? OnFail { get; init; }
 
     /// <summary>Called on a thread-pool thread with <see langword="true"/> when the broker blocks publishing

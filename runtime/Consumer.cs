@@ -20,6 +20,8 @@ namespace CoolAmqp;
 /// by a dispatch task of its own, so a slow callback never stalls heartbeats, publishing or other consumers.
 /// With <see cref="ConsumerOptions.NoAck"/> unset, bound the queue with <see cref="ConsumerOptions.PrefetchCount"/>.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The QoS SemaphoreSlim never creates its wait handle (only WaitAsync is used), so there is nothing to dispose.")]
 public sealed partial class Consumer : IChannelHandler
 {
     private readonly object _sync = new();
@@ -43,6 +45,8 @@ public sealed partial class Consumer : IChannelHandler
     private Task? _cancelling;
     private bool _everOnline;
     private string? _consumerTag;
+    private QosSettings _qos;
+    private readonly SemaphoreSlim _qosGate = new(1, 1);
 
     internal Consumer(Cluster cluster, Queue queue, ConsumerOptions options, ILogger logger)
     {
@@ -70,6 +74,7 @@ public sealed partial class Consumer : IChannelHandler
 
         _cluster = cluster;
         Queue = queue;
+        _qos = new QosSettings(options.PrefetchCount ?? 0, options.PrefetchSize);
         _options = options;
         _logger = logger;
         bool callback = callbacks == 1;
@@ -164,7 +169,7 @@ public sealed partial class Consumer : IChannelHandler
             };
             if (allowed && _state != to)
             {
-                LogStateChanged(_logger, Queue.Name, _state, to);
+                LogConsumerStateChanged(_logger, Queue.Name, _state, to);
                 _state = to;
             }
 
@@ -248,37 +253,27 @@ public sealed partial class Consumer : IChannelHandler
                     return;
                 }
             }
-            catch (AmqpException ex)
-            {
-                LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
-                if (channel is not null)
-                {
-                    _ = channel.CloseAsync();
-                }
-
-                _ready.TrySetException(ex);
-                await CancelCoreAsync(brokerCancel: false).ConfigureAwait(false);
-                return;
-            }
             catch (ConnectionDeadException ex)
             {
                 // The connection is gone; it is the cluster's to recover, and ours to be told again.
-                TryTransition(_options.CancelOnFailure ? ConsumerState.Cancelled : ConsumerState.Offline);
-                _ready.TrySetException(ex);
+                if (_options.CancelOnFailure)
+                {
+                    _ = CancelCoreAsync(CancelCause.ConnectionLost, ex);
+                }
+                else
+                {
+                    TryTransition(ConsumerState.Offline);
+                    _ready.TrySetException(ex);
+                }
+
                 return;
             }
-#pragma warning disable CA1031 // Anything else (e.g. no free channel number) must still reach the ready task.
+#pragma warning disable CA1031 // Anything else (a channel error, no free channel number) must still reach the ready task.
             catch (Exception ex)
 #pragma warning restore CA1031
             {
                 LogSetUpFailed(_logger, Queue.Name, ex.Message, ex);
-                if (channel is not null)
-                {
-                    _ = channel.CloseAsync();
-                }
-
-                _ready.TrySetException(ex);
-                await CancelCoreAsync(brokerCancel: false).ConfigureAwait(false);
+                _ = CancelCoreAsync(CancelCause.SetUpFailed, ex);
                 return;
             }
         }
@@ -287,9 +282,10 @@ public sealed partial class Consumer : IChannelHandler
     /// <summary>basic.qos, queue.declare (and bind), basic.consume.</summary>
     private async Task RegisterAsync(AmqpChannel channel)
     {
-        if (_options.PrefetchCount is > 0 || _options.PrefetchSize > 0)
+        QosSettings qos = Volatile.Read(ref _qos);
+        if (qos.PrefetchCount > 0 || qos.PrefetchSize > 0)
         {
-            await channel.CallAsync(new BasicQos(_options.PrefetchSize, _options.PrefetchCount ?? 0, false),
+            await channel.CallAsync(new BasicQos(qos.PrefetchSize, qos.PrefetchCount, false),
                 BasicQosOk.CommandIdValue, 0, CancellationToken.None).ConfigureAwait(false);
         }
 
@@ -311,19 +307,41 @@ public sealed partial class Consumer : IChannelHandler
     /// channel is closed (the broker requeues unacknowledged ones).</summary>
     public Task CancelAsync(CancellationToken cancellationToken = default)
     {
-        Task cancelling = CancelCoreAsync(brokerCancel: false);
+        Task cancelling = CancelCoreAsync(CancelCause.Application, null);
         return cancellationToken.CanBeCanceled ? cancelling.WaitAsync(cancellationToken) : cancelling;
     }
 
-    private Task CancelCoreAsync(bool brokerCancel)
+    /// <summary>Why a consumer ends; every route to <see cref="ConsumerState.Cancelled"/> goes through
+    /// <see cref="CancelCoreAsync"/> with one of these.</summary>
+    private enum CancelCause
+    {
+        /// <summary><see cref="CancelAsync"/>: basic.cancel, then close the channel.</summary>
+        Application,
+
+        /// <summary>The broker cancelled the consumer (its queue was deleted, ...).</summary>
+        Broker,
+
+        /// <summary>Going online failed in a way that is not retried (a channel error, no channel number).</summary>
+        SetUpFailed,
+
+        /// <summary>The connection was lost and <see cref="ConsumerOptions.CancelOnFailure"/> is set.</summary>
+        ConnectionLost,
+
+        /// <summary>The cluster shut down.</summary>
+        Shutdown,
+    }
+
+    /// <summary>The one way to <see cref="ConsumerState.Cancelled"/>: the first call decides the cause, later calls
+    /// get the same task.</summary>
+    private Task CancelCoreAsync(CancelCause cause, Exception? error)
     {
         lock (_sync)
         {
-            return _cancelling ??= CancelOnceAsync(brokerCancel);
+            return _cancelling ??= CancelOnceAsync(cause, error);
         }
     }
 
-    private async Task CancelOnceAsync(bool brokerCancel)
+    private async Task CancelOnceAsync(CancelCause cause, Exception? error)
     {
         await Task.Yield();
         AmqpChannel? channel;
@@ -338,7 +356,7 @@ public sealed partial class Consumer : IChannelHandler
         {
             try
             {
-                if (!brokerCancel && ConsumerTag is { } tag)
+                if (cause == CancelCause.Application && ConsumerTag is { } tag)
                 {
                     await channel.CallAsync(new BasicCancel(tag, false), BasicCancelOk.CommandIdValue, 0,
                         CancellationToken.None).ConfigureAwait(false);
@@ -353,11 +371,25 @@ public sealed partial class Consumer : IChannelHandler
             }
         }
 
-        _ready.TrySetCanceled();
-        _buffer?.Writer.TryComplete();
+        if (cause == CancelCause.Shutdown)
+        {
+            error ??= new ConnectionDeadException("The cluster was shut down.");
+        }
+
+        if (error is null)
+        {
+            _ready.TrySetCanceled();
+        }
+        else
+        {
+            _ready.TrySetException(error);
+        }
+
+        // A reader of ReadAllAsync learns why the stream ended when it ended by failure.
+        _buffer?.Writer.TryComplete(cause is CancelCause.SetUpFailed or CancelCause.ConnectionLost ? error : null);
         _queue?.Complete();
         _cluster.Forget(this);
-        if (brokerCancel)
+        if (cause == CancelCause.Broker)
         {
             Invoke(_options.OnBrokerCancel, nameof(ConsumerOptions.OnBrokerCancel));
             RaiseEvent(BrokerCancelled, nameof(BrokerCancelled));
@@ -369,20 +401,65 @@ public sealed partial class Consumer : IChannelHandler
 
     // ---- QoS ----
 
-    /// <summary>Sets a new prefetch window for this consumer (basic.qos on its channel).</summary>
-    /// <exception cref="InvalidOperationException">The consumer is not online.</exception>
+    /// <summary>Sets a new prefetch window for this consumer, effective at once: RabbitMQ applies a per-consumer
+    /// basic.qos only to consumers created after it, so the consumer re-registers on its own channel (basic.qos and
+    /// basic.consume, then basic.cancel of the old registration; an exclusive consumer cancels first). Its
+    /// <see cref="ConsumerTag"/> changes. Messages received before are still valid to settle and do not count
+    /// towards the new window. The setting is kept when the consumer is re-established. (A channel-wide limit,
+    /// basic.qos global, would change in place, but quorum queues refuse it.)</summary>
+    /// <param name="prefetchCount">At most this many unacknowledged messages in flight; 0 for no limit.</param>
+    /// <param name="prefetchSize">Prefetch window in octets; 0 for no limit (RabbitMQ supports only 0).</param>
+    /// <param name="cancellationToken">Stops waiting (the change may still take effect).</param>
+    /// <exception cref="InvalidOperationException">The consumer is not online, or is the exclusive consumer of an
+    /// auto-delete queue.</exception>
+    /// <exception cref="AmqpException">The broker refused the change (the consumer's channel is re-established).</exception>
+    /// <exception cref="ConnectionDeadException">The connection broke meanwhile.</exception>
     public async Task SetQosAsync(ushort prefetchCount, uint prefetchSize = 0, CancellationToken cancellationToken = default)
     {
-        AmqpChannel channel;
-        lock (_sync)
+        await _qosGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            channel = _state == ConsumerState.Online && _channel is { } c
-                ? c
-                : throw new InvalidOperationException($"The consumer of '{Queue.Name}' is {_state}; QoS can be set only while it is online.");
-        }
+            AmqpChannel channel;
+            string tag;
+            lock (_sync)
+            {
+                (channel, tag) = _state == ConsumerState.Online && _channel is { } c && _consumerTag is { } t
+                    ? (c, t)
+                    : throw new InvalidOperationException($"The consumer of '{Queue.Name}' is {_state}; QoS can be set only while it is online.");
+                if (_options.Exclusive && Queue.AutoDelete)
+                {
+                    throw new InvalidOperationException(
+                        $"The exclusive consumer of auto-delete queue '{Queue.Name}' cannot change its QoS: it would have to leave the queue for a moment, which deletes it.");
+                }
 
-        await channel.CallAsync(new BasicQos(prefetchSize, prefetchCount, false), BasicQosOk.CommandIdValue, 0,
-            cancellationToken).ConfigureAwait(false);
+                _qos = new QosSettings(prefetchCount, prefetchSize);
+            }
+
+            // The new registration first, then the old one goes: the queue always has this consumer (an
+            // auto-delete queue would go with its last one, and another consumer could take the gap). An exclusive
+            // consumer cannot have a second one beside it, so it leaves first.
+            if (_options.Exclusive)
+            {
+                await channel.CallAsync(new BasicCancel(tag, false), BasicCancelOk.CommandIdValue, 0, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+
+            await channel.CallAsync(new BasicQos(prefetchSize, prefetchCount, false), BasicQosOk.CommandIdValue, 0,
+                CancellationToken.None).ConfigureAwait(false);
+            RpcResponse ok = await channel.CallAsync(
+                new BasicConsume(Queue.Name, string.Empty, false, _options.NoAck, _options.Exclusive, false, _options.Arguments),
+                BasicConsumeOk.CommandIdValue, 0, CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _consumerTag, ok.Name);
+            if (!_options.Exclusive)
+            {
+                await channel.CallAsync(new BasicCancel(tag, false), BasicCancelOk.CommandIdValue, 0, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _qosGate.Release();
+        }
     }
 
     // ---- messages ----
@@ -468,7 +545,7 @@ public sealed partial class Consumer : IChannelHandler
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
             ReportCallbackError(message, ex);
         }
     }
@@ -516,7 +593,7 @@ public sealed partial class Consumer : IChannelHandler
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
             ReportCallbackError(message, ex);
         }
 
@@ -543,7 +620,7 @@ public sealed partial class Consumer : IChannelHandler
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogCallbackFailed(_logger, Queue.Name, tag, ex);
+            LogMessageCallbackFailed(_logger, Queue.Name, tag, ex);
             if (_options.OnCallbackError is not null)
             {
                 ReportDeliveryError(new Delivery(record, token), ex);
@@ -584,7 +661,7 @@ public sealed partial class Consumer : IChannelHandler
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
             ReportCallbackError(message, ex);
         }
     }
@@ -613,7 +690,7 @@ public sealed partial class Consumer : IChannelHandler
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    LogCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
+                    LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
                     ReportCallbackError(message, ex);
                 }
             }
@@ -703,8 +780,14 @@ public sealed partial class Consumer : IChannelHandler
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {
+        if (consumerTag != ConsumerTag)
+        {
+            // A tag this consumer gave up (SetQosAsync re-registered it).
+            return;
+        }
+
         LogBrokerCancel(_logger, Queue.Name, consumerTag);
-        _ = CancelCoreAsync(brokerCancel: true);
+        _ = CancelCoreAsync(CancelCause.Broker, null);
     }
 
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
@@ -736,24 +819,18 @@ public sealed partial class Consumer : IChannelHandler
             TryTransition(ConsumerState.Offline);
             Attach(connection);
         }
+        else if (_options.CancelOnFailure)
+        {
+            _ = CancelCoreAsync(CancelCause.ConnectionLost, reason ?? new ConnectionDeadException("The consumer's channel closed."));
+        }
         else
         {
-            TryTransition(_options.CancelOnFailure ? ConsumerState.Cancelled : ConsumerState.Offline);
-            if (_options.CancelOnFailure)
-            {
-                _ = CancelCoreAsync(brokerCancel: false);
-            }
+            TryTransition(ConsumerState.Offline);
         }
     }
 
     /// <summary>The cluster is shutting down: end message streams and dispatch.</summary>
-    internal void OnShutdown()
-    {
-        TryTransition(ConsumerState.Cancelled);
-        _ready.TrySetException(new ConnectionDeadException("The cluster was shut down."));
-        _buffer?.Writer.TryComplete();
-        _queue?.Complete();
-    }
+    internal Task OnShutdownAsync() => CancelCoreAsync(CancelCause.Shutdown, null);
 
     private void Invoke(Action<Consumer>? callback, string name)
     {
@@ -796,27 +873,30 @@ public sealed partial class Consumer : IChannelHandler
     /// <inheritdoc/>
     public override string ToString() => $"Consumer('{Queue.Name}', {State}{(NoAck ? ", no-ack" : string.Empty)})";
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer of '{Queue}': {From} -> {To}")]
-    private static partial void LogStateChanged(ILogger logger, string queue, ConsumerState from, ConsumerState to);
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Consumer of '{Queue}': {From} -> {To}")]
+    private static partial void LogConsumerStateChanged(ILogger logger, string queue, ConsumerState from, ConsumerState to);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Consumer of '{Queue}' is online as '{ConsumerTag}' on channel {Channel}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Consumer of '{Queue}' is online as '{ConsumerTag}' on channel {Channel}")]
     private static partial void LogOnline(ILogger logger, string queue, string consumerTag, ushort channel);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer of '{Queue}' met RESOURCE_LOCKED ({ReplyText}); retrying")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Consumer of '{Queue}' met RESOURCE_LOCKED ({ReplyText}); retrying")]
     private static partial void LogResourceLocked(ILogger logger, string queue, string replyText);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer of '{Queue}' could not start: {Reason}")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Consumer of '{Queue}' could not start: {Reason}")]
     private static partial void LogSetUpFailed(ILogger logger, string queue, string reason, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Consumer of '{Queue}' cancelled with an incomplete handshake: {Reason}")]
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Consumer of '{Queue}' cancelled with an incomplete handshake: {Reason}")]
     private static partial void LogCancelIncomplete(ILogger logger, string queue, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The message callback of the consumer of '{Queue}' threw for delivery {DeliveryTag}")]
-    private static partial void LogCallbackFailed(ILogger logger, string queue, ulong deliveryTag, Exception exception);
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "The message callback of the consumer of '{Queue}' threw for delivery {DeliveryTag}")]
+    private static partial void LogMessageCallbackFailed(ILogger logger, string queue, ulong deliveryTag, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The broker cancelled the consumer '{ConsumerTag}' of '{Queue}'")]
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "The broker cancelled the consumer '{ConsumerTag}' of '{Queue}'")]
     private static partial void LogBrokerCancel(ILogger logger, string queue, string consumerTag);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The channel of the consumer of '{Queue}' was closed by the broker ({Reason}); consuming again")]
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "The channel of the consumer of '{Queue}' was closed by the broker ({Reason}); consuming again")]
     private static partial void LogChannelLost(ILogger logger, string queue, string reason);
+
+    /// <summary>The prefetch window the consumer registers with (changed by <see cref="SetQosAsync"/>).</summary>
+    private sealed record QosSettings(ushort PrefetchCount, uint PrefetchSize);
 }

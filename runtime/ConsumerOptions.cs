@@ -44,8 +44,9 @@ public sealed record ConsumerOptions
     /// <summary>basic.qos prefetch-size in octets; 0 for no limit (RabbitMQ supports only 0). Default 0.</summary>
     public uint PrefetchSize { get; init; }
 
-    /// <summary>Cancel the consumer for good when the connection goes down, rather than waiting to be
-    /// re-established. Default <see langword="false"/>.</summary>
+    /// <summary>Cancel the consumer (<see cref="ConsumerState.Cancelled"/>, <see cref="OnCancel"/>) when the
+    /// connection goes down, rather than leaving it <see cref="ConsumerState.Offline"/>. The cluster does not
+    /// reconnect yet, so an offline consumer stays offline. Default <see langword="false"/>.</summary>
     public bool CancelOnFailure { get; init; }
 
     /// <summary>When the first attempt to consume meets RESOURCE_LOCKED (405: an exclusive queue or consumer held

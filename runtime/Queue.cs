@@ -6,9 +6,12 @@ using CoolAmqp.Framing;
 namespace CoolAmqp;
 
 /// <summary>
-/// A queue to declare, bind or consume from. A queue created with the empty name is anonymous: the broker
-/// names it on declaration and <see cref="Name"/> then holds that name (which can change after a reconnect,
-/// when the queue is declared again).
+/// A queue to declare, bind or consume from. A queue created with the empty name is server-named (anonymous):
+/// the broker names it when it is first declared, and from then on the <see cref="Queue"/> object stands for that
+/// one broker queue: <see cref="Name"/> holds the broker's name, and every later use on the same connection
+/// (consume, bind, unbind, purge, delete, another declare) goes to it. A consumer declaring it again declares it
+/// passively. After the queue is deleted through the cluster, or on a new connection, the next declaration makes
+/// a new queue with a new name.
 /// </summary>
 /// <remarks>
 /// If <see cref="Exchange"/> is set, the queue is bound to it with <see cref="RoutingKey"/> (and
@@ -20,6 +23,7 @@ namespace CoolAmqp;
 public sealed class Queue
 {
     private string _name;
+    private long _declaredOn;
 
     /// <summary>Defines a queue.</summary>
     /// <param name="name">Queue name (at most 255 UTF-8 bytes); "" lets the broker choose one (anonymous queue).</param>
@@ -62,6 +66,19 @@ public sealed class Queue
         get => Volatile.Read(ref _name);
         internal set => Volatile.Write(ref _name, value ?? throw new ArgumentNullException(nameof(value)));
     }
+
+    /// <summary>The connection (<c>AmqpConnection.Id</c>) on which a server-named queue got its current name; 0 if none.</summary>
+    internal long DeclaredOn => Volatile.Read(ref _declaredOn);
+
+    /// <summary>A declaration on connection <paramref name="connectionId"/> named this server-named queue.</summary>
+    internal void Declared(string name, long connectionId)
+    {
+        Name = name;
+        Volatile.Write(ref _declaredOn, connectionId);
+    }
+
+    /// <summary>The queue was deleted: a server-named queue is named anew by its next declaration.</summary>
+    internal void Forgotten() => Volatile.Write(ref _declaredOn, 0);
 
     /// <summary>Whether the queue was defined without a name, so the broker names it.</summary>
     public bool IsAnonymous { get; }

@@ -53,8 +53,11 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private const int ReadSegmentSize = 64 * 1024;
     private const int MinimumReadSize = 16 * 1024;
 
+    private static long s_lastId;
+
     public AmqpConnection(NodeDefinition node, ClusterOptions options, ILogger logger)
     {
+        Id = Interlocked.Increment(ref s_lastId);
         _node = node;
         _options = options;
         _logger = logger;
@@ -64,6 +67,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     /// <summary>Raised once when the connection ends: the reason, and whether it was closed on request.</summary>
     public event Action<AmqpConnection, Exception, bool>? Terminated;
+
+    /// <summary>A number that tells this connection from every other of the process (never 0).</summary>
+    public long Id { get; }
 
     /// <summary>The node this connection goes to.</summary>
     public NodeDefinition Node => _node;
@@ -82,6 +88,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     /// <summary>Whether channels can be used.</summary>
     public bool IsOpen => State == ConnectionState.Open;
+
+    /// <summary>Whether the handshake ever completed (the connection was open at some point).</summary>
+    public bool WasOpen => _opened.Task.IsCompletedSuccessfully;
 
     /// <summary>Why the connection ended (null while it has not).</summary>
     public Exception? Failure => Volatile.Read(ref _failure);
@@ -135,7 +144,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             if (allowed)
             {
                 _state = to;
-                LogStateChanged(_logger, _node.Host, from, to);
+                LogConnectionStateChanged(_logger, _node.Host, from, to);
             }
 
             return allowed;
@@ -459,10 +468,13 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
     }
 
-    /// <summary>The exception pending operations fail with after <paramref name="failure"/> ended the connection.</summary>
-    internal static Exception AsChannelFailure(Exception failure) => failure switch
+    /// <summary>The exception pending operations fail with after <paramref name="failure"/> ended the connection:
+    /// always a <see cref="ConnectionDeadException"/>, so callers can catch one type; a broker's connection.close
+    /// reason (an <see cref="AmqpException"/>) is its inner exception.</summary>
+    internal static ConnectionDeadException AsChannelFailure(Exception failure) => failure switch
     {
-        ConnectionDeadException or AmqpException => failure,
+        ConnectionDeadException dead => dead,
+        AmqpException closed => new ConnectionDeadException("The broker closed the connection: " + closed.Message, closed),
         _ => new ConnectionDeadException("The connection failed: " + failure.Message, failure),
     };
 
@@ -580,18 +592,18 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     // ---- logging ----
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Connection to {Host}: {From} -> {To}")]
-    private static partial void LogStateChanged(ILogger logger, string host, ConnectionState from, ConnectionState to);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Connection to {Host}: {From} -> {To}")]
+    private static partial void LogConnectionStateChanged(ILogger logger, string host, ConnectionState from, ConnectionState to);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection to {Host} broke: {Reason}")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Connection to {Host} broke: {Reason}")]
     private static partial void LogBroken(ILogger logger, string host, string reason, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped a {What} frame for channel {Channel}, which is not open")]
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Dropped a {What} frame for channel {Channel}, which is not open")]
     private static partial void LogFrameForUnknownChannel(ILogger logger, string what, ushort channel);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No connection.close-ok from {Host}; closing the socket anyway")]
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "No connection.close-ok from {Host}; closing the socket anyway")]
     private static partial void LogCloseOkMissing(ILogger logger, string host, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A connection-terminated handler threw")]
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "A connection-terminated handler threw")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception);
 }

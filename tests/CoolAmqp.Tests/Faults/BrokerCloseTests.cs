@@ -21,6 +21,15 @@ public class BrokerCloseTests : FaultTest
         Assert.That(amqp.ReplyText, Does.Contain("operator"));
     }
 
+    /// <summary>An operation that met the closed connection: <see cref="ConnectionDeadException"/>, the broker's
+    /// reason inside.</summary>
+    private static void AssertDeadBecauseForced(Exception error)
+    {
+        AssertNoProgrammingErrors(error);
+        Assert.That(error, Is.TypeOf<ConnectionDeadException>(), error.ToString());
+        AssertForced(error.InnerException!);
+    }
+
     [Test]
     public async Task Connection_close_320_is_acknowledged_and_reported_with_its_reply_code()
     {
@@ -39,14 +48,14 @@ public class BrokerCloseTests : FaultTest
         InboundFrame closeOk = await Within(connection.WaitForMethodAsync(ConnectionCloseOk.CommandIdValue, Deadline), 5,
             "the client's connection.close-ok");
         Assert.That(closeOk.Channel, Is.EqualTo(0));
-        AssertForced(await FailureOf(declare, 5, "the pending DeclareAsync"));
+        AssertDeadBecauseForced(await FailureOf(declare, 5, "the pending DeclareAsync"));
         await AssertConnectionLostAsync(cluster, AssertForced);
         Assert.That(cluster.IsConnected, Is.False);
 
         // The client closes the socket itself after close-ok (spec 4.2.2: the peer that sent close-ok may close).
         await Within(connection.ClientGone, 5, "the client closing its socket");
         Assert.That(connection.ClientErrors, Is.Empty);
-        AssertForced(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the close"));
+        AssertDeadBecauseForced(await FailureOf(cluster.DeclareAsync(new Queue("faults-after")), 2, "a DeclareAsync after the close"));
     }
 
     [Test]

@@ -90,4 +90,63 @@ public class DisconnectTests : FaultTest
         AssertConnectionDead(await FailureOf(publish, 3, "the confirmed publish"));
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
     }
+
+    /// <summary>Threads of this process whose (kernel) name says they are a consumer's dispatch thread.</summary>
+    private static int ConsumerThreads()
+    {
+        int count = 0;
+        foreach (string task in System.IO.Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                // Linux keeps 15 characters of a thread's name.
+                if (System.IO.File.ReadAllText(System.IO.Path.Combine(task, "comm")).StartsWith("CoolAmqp consum", StringComparison.Ordinal))
+                {
+                    count++;
+                }
+            }
+            catch (System.IO.IOException)
+            {
+                // The thread ended while we looked.
+            }
+        }
+
+        return count;
+    }
+
+    [Test]
+    public async Task A_consumer_whose_connection_dies_while_it_goes_online_with_CancelOnFailure_ends_entirely()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server);
+        await using var _ = cluster;
+        int before = ConsumerThreads();
+        connection.On(QueueDeclare.CommandIdValue, _ =>
+        {
+            connection.Drop();
+            return Task.CompletedTask;
+        });
+
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (consumer, ready) = cluster.Consume(new Queue("faults-setup-dies"), new ConsumerOptions
+        {
+            OnMessage = _ => { },
+            CancelOnFailure = true,
+            OnCancel = _ => cancelled.TrySetResult(),
+        });
+        Assert.That(ConsumerThreads(), Is.EqualTo(before + 1), "a synchronous consumer has a thread of its own");
+
+        AssertConnectionDead(await FailureOf(ready, 5, "the consumer's ready task"));
+        await Within(cancelled.Task, 5, "OnCancel");
+        Assert.That(consumer.State, Is.EqualTo(ConsumerState.Cancelled));
+        Assert.That(cluster.Consumers, Does.Not.Contain(consumer), "a cancelled consumer is forgotten by its cluster");
+        bool threadEnded = false;
+        for (int i = 0; i < 100 && !threadEnded; i++)
+        {
+            threadEnded = ConsumerThreads() == before;
+            await Task.Delay(20, Deadline);
+        }
+
+        Assert.That(threadEnded, Is.True, $"the consumer's thread is still there ({ConsumerThreads()} consumer threads, {before} before)");
+    }
 }

@@ -252,6 +252,14 @@ public abstract class FaultTest
         Assert.That(message.Body.ToArray(), Is.EqualTo(body));
     }
 
+    /// <summary>A start that failed is its caller's to hear of: the cluster posts no <see cref="ConnectionLost"/> for a
+    /// connection that never opened (CoolAMQP's on_fail semantics).</summary>
+    protected static async Task AssertNoEventAfterFailedStartAsync(Cluster cluster)
+    {
+        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromMilliseconds(200)).AsTask(), 5, "DrainAsync");
+        Assert.That(e, Is.SameAs(NothingMuch.Instance), "a connection that never opened is not reported as lost");
+    }
+
     /// <summary>The cluster reported the loss as an event; <paramref name="reason"/> checks why.</summary>
     protected static async Task<ConnectionLost> AssertConnectionLostAsync(Cluster cluster, Action<Exception> reason)
     {

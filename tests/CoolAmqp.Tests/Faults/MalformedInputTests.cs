@@ -76,7 +76,7 @@ public class MalformedInputTests : FaultTest
         var (assert, code) = Expected(kind, handshake: true);
         assert(await FailureOf(start, 3, "StartAsync"));
         Assert.That(cluster.IsConnected, Is.False);
-        await AssertConnectionLostAsync(cluster, assert);
+        await AssertNoEventAfterFailedStartAsync(cluster);
         await AssertClientSentCloseAsync(connection, code);
         await Within(connection.ClientGone, 5, "the client closing its socket");
     }

@@ -117,7 +117,7 @@ public class ProtocolViolationTests : FaultTest
         await connection.SendAsync(Frames.Raw((byte)FrameType.Method, 0, payload.ToArray()));
 
         AssertFrameError(await FailureOf(start, 3, "StartAsync"));
-        await AssertConnectionLostAsync(cluster, AssertFrameError);
+        await AssertNoEventAfterFailedStartAsync(cluster);
         await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
     }
 

@@ -36,7 +36,7 @@ public class StallTests : FaultTest
         Assert.That(took, Is.GreaterThan(timeout * 0.9).And.LessThan(timeout + TimeSpan.FromSeconds(1.5)),
             "StartAsync should give up after about its timeout");
         Assert.That(error.Message, Does.Contain("did not finish in time"));
-        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        await AssertNoEventAfterFailedStartAsync(cluster);
         await Within(connection.ClientGone, 5, "the client closing its socket");
     }
 
@@ -71,7 +71,7 @@ public class StallTests : FaultTest
         Exception error = await FailureOf(cluster.StartAsync(timeout: TimeSpan.FromSeconds(10)), 3, "StartAsync");
         AssertConnectionDead(error);
         Assert.That(error.InnerException, Is.InstanceOf<SocketException>(), error.ToString());
-        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        await AssertNoEventAfterFailedStartAsync(cluster);
     }
 
     [Test]

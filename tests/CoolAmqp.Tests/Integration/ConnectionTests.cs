@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Framing;
 using NUnit.Framework;
@@ -208,6 +209,33 @@ public class ConnectionTests
             Assert.That(cluster.IsConnected, Is.False);
         });
         Assert.That(await Broker.EventuallyAsync(() => Task.FromResult(failed), TimeSpan.FromSeconds(5)), Is.True, "OnFail should run");
-        Assert.ThrowsAsync<AmqpException>(async () => await cluster.PublishAsync(new Message("x"), routingKey: "x"));
+
+        // Operations meet a dead connection: the documented type, with the broker's reason inside.
+        var publish = Assert.ThrowsAsync<ConnectionDeadException>(async () =>
+            await cluster.PublishAsync(new Message("x"), routingKey: "x", confirm: true));
+        var declare = Assert.ThrowsAsync<ConnectionDeadException>(() => cluster.DeclareAsync(new Queue(Broker.Unique("after"))));
+        Assert.Multiple(() =>
+        {
+            foreach (ConnectionDeadException? error in new[] { publish, declare })
+            {
+                Assert.That(error!.InnerException, Is.InstanceOf<AmqpException>(), error.ToString());
+                Assert.That(((AmqpException)error.InnerException!).ReplyCode, Is.EqualTo(320));
+                Assert.That(error.Message, Does.Contain("closed by the test"));
+            }
+        });
+    }
+
+    [Test]
+    public async Task A_start_that_fails_is_reported_to_its_caller_only_not_to_OnFail_or_the_events()
+    {
+        int failures = 0;
+        await using var cluster = new Cluster([NodeWith(password: "definitely-not-the-password")],
+            new ClusterOptions { OnFail = () => Interlocked.Increment(ref failures) });
+        Assert.ThrowsAsync<AuthenticationFailedException>(() => cluster.StartAsync(timeout: TimeSpan.FromSeconds(10)));
+
+        // OnFail runs on the pool and the event is posted at once: give either time to show up.
+        Assert.That(await cluster.DrainAsync(TimeSpan.FromMilliseconds(500)), Is.SameAs(NothingMuch.Instance),
+            "no ConnectionLost for a connection that never opened");
+        Assert.That(Volatile.Read(ref failures), Is.Zero, "OnFail is for an established connection failing");
     }
 }

@@ -375,4 +375,79 @@ public class ConsumeTests : SharedClusterFixture
         Assert.That(messages.Current.Exchange, Is.EqualTo(exchange.Name));
         await consumer.CancelAsync();
     }
+
+    /// <summary>The broker's count of unacknowledged messages of a queue.</summary>
+    private static async Task<long> UnackedAsync(Queue queue) =>
+        (await Broker.ListAsync("list_queues", "name", "messages_unacknowledged"))
+            .Single(r => r.GetProperty("name").GetString() == queue.Name).GetProperty("messages_unacknowledged").GetInt64();
+
+    [Test]
+    public async Task SetQosAsync_changes_the_prefetch_window_of_the_running_consumer()
+    {
+        Queue queue = NewQueue("setqos");
+        await SharedCluster.DeclareAsync(queue);
+        await PublishAsync(queue, 10);
+        var received = new BlockingCollection<ReceivedMessage>();
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { NoAck = false, PrefetchCount = 1, OnMessage = received.Add });
+        await ready;
+        Assert.That(received.TryTake(out ReceivedMessage? first, TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(await Broker.EventuallyAsync(async () => await UnackedAsync(queue) == 1, TimeSpan.FromSeconds(5)), Is.True);
+
+        await consumer.SetQosAsync(3);
+
+        // The message held from before stays valid and outside the new window: 1 + 3 unacknowledged.
+        var held = new List<ReceivedMessage> { first! };
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.That(received.TryTake(out ReceivedMessage? next, TimeSpan.FromSeconds(5)), Is.True, $"delivery {i} under the new window");
+            held.Add(next!);
+        }
+
+        Assert.That(received.TryTake(out _, TimeSpan.FromMilliseconds(300)), Is.False, "the new window is 3, not more");
+        Assert.That(await UnackedAsync(queue), Is.EqualTo(4));
+
+        // Settled, the window refills to exactly 3 in flight.
+        foreach (ReceivedMessage message in held)
+        {
+            Assert.That(message.Ack(), Is.True, "a message received before the change still settles");
+        }
+
+        Assert.That(await Broker.EventuallyAsync(async () => await UnackedAsync(queue) == 3, TimeSpan.FromSeconds(5)), Is.True,
+            "3 unacknowledged after the old ones were acked");
+        await Task.Delay(300);
+        Assert.That(await UnackedAsync(queue), Is.EqualTo(3));
+        Assert.That(consumer.State, Is.EqualTo(ConsumerState.Online));
+        await consumer.CancelAsync();
+    }
+
+    [Test]
+    public async Task A_declared_server_named_queue_is_the_one_consumed_bound_and_deleted()
+    {
+        var exchange = new Exchange(Broker.Unique("direct"), ExchangeType.Direct, autoDelete: true);
+        await SharedCluster.DeclareAsync(exchange);
+        var queue = new Queue(exclusive: true);
+        QueueDeclareResult declared = await SharedCluster.DeclareAsync(queue);
+        Assert.That(queue.Name, Is.EqualTo(declared.QueueName).And.StartWith("amq.gen-"));
+        await SharedCluster.BindAsync(queue, exchange, routingKey: "key");
+
+        var (consumer, ready) = SharedCluster.Consume(queue, new ConsumerOptions { ReadFromConsumer = true });
+        await ready;
+        Assert.That(queue.Name, Is.EqualTo(declared.QueueName), "consuming must not declare another queue");
+        await SharedCluster.PublishAsync(new Message("routed"), exchange, routingKey: "key", confirm: true);
+        await using IAsyncEnumerator<ReceivedMessage> messages = consumer.ReadAllAsync().GetAsyncEnumerator();
+        Assert.That(await Within(messages.MoveNextAsync().AsTask()), Is.True);
+        Assert.That(messages.Current.Body.ToArray(), Is.EqualTo("routed"u8.ToArray()));
+
+        // Declared again: still the same queue (a passive declare of the broker's name).
+        Assert.That((await SharedCluster.DeclareAsync(queue)).QueueName, Is.EqualTo(declared.QueueName));
+        await consumer.CancelAsync();
+        await SharedCluster.DeleteQueueAsync(queue);
+        Assert.That(await Broker.MessageCountAsync(declared.QueueName), Is.Null, "the declared queue was the one deleted");
+
+        // Deleted, the next declaration makes a new queue.
+        string second = (await SharedCluster.DeclareAsync(queue)).QueueName;
+        Assert.That(second, Is.Not.EqualTo(declared.QueueName).And.StartWith("amq.gen-"));
+        Assert.That(queue.Name, Is.EqualTo(second));
+        await SharedCluster.DeleteQueueAsync(queue);
+    }
 }

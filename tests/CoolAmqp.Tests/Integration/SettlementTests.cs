@@ -136,7 +136,8 @@ public class SettlementTests : SharedClusterFixture
             // on a new channel (likely with the same number), where m1 comes back as tag 1 and the next one is tag 2.
             var channel = (AmqpChannel)old[1].Acknowledger!;
             channel.Send(new BasicAck(999, false));
-            Assert.That(await channel.Closed.WaitAsync(TimeSpan.FromSeconds(10)), Is.InstanceOf<AmqpException>());
+            Assert.That(await channel.Closed.WaitAsync(TimeSpan.FromSeconds(10)), Is.InstanceOf<ConnectionDeadException>()
+                .With.InnerException.InstanceOf<AmqpException>());
             ReceivedMessage again = Take(received, 1)[0];
             Assert.Multiple(() =>
             {
@@ -183,7 +184,8 @@ public class SettlementTests : SharedClusterFixture
             var channel = (AmqpChannel)old[1].Acknowledger!;
 
             await Broker.CloseConnectionAsync(name, "closed by the test");
-            Assert.That(await channel.Closed.WaitAsync(TimeSpan.FromSeconds(10)), Is.InstanceOf<AmqpException>());
+            Assert.That(await channel.Closed.WaitAsync(TimeSpan.FromSeconds(10)), Is.InstanceOf<ConnectionDeadException>()
+                .With.InnerException.InstanceOf<AmqpException>());
             Assert.Multiple(() =>
             {
                 Assert.That(old[1].Ack(multiple: true), Is.False, "the connection it came on is gone");
