@@ -1,7 +1,7 @@
 // CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Pack.
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
-// what they started afterwards, also on failure.
+// what they started afterwards, also on failure. Test also installs the reference spec (tools/reference-spec.sh).
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
@@ -12,6 +12,7 @@ var root = MakeAbsolute(Directory("."));
 var artifacts = root.Combine("artifacts");
 var solution = root.CombineWithFilePath("CoolAmqp.sln");
 var brokerScript = root.CombineWithFilePath("tools/broker.sh");
+var referenceSpecScript = root.CombineWithFilePath("tools/reference-spec.sh");
 var startedBroker = false;
 
 // Runs a command with live output and fails the build on a non-zero exit code.
@@ -63,6 +64,8 @@ Task("Test").IsDependentOn("Build").Does(() =>
 {
     var results = artifacts.Combine("test-results");
     CleanDirectory(results);
+    // The generator tests compare our spec with RabbitMQ's as Debian ships it (amqp-specs); installed when missing.
+    Run("bash", $"\"{referenceSpecScript}\"");
     Exception failure = null;
     try
     {

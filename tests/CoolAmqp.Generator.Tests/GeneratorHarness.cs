@@ -40,9 +40,17 @@ internal static class GeneratorHarness
     /// <summary>Our spec, linked into the test output by the project file.</summary>
     public static string OurSpecPath { get; } = Path.Combine(AppContext.BaseDirectory, "Specs", "amqp0-9-1.extended.xml");
 
-    /// <summary>RabbitMQ's published spec, beside the repository (reference only, never copied into it).</summary>
+    /// <summary>
+    /// RabbitMQ's 0-9-1 spec as Debian's amqp-specs package ships it (doc-stripped, from 2013); the Test target
+    /// installs the package (tools/reference-spec.sh). Never copied into the repository.
+    /// </summary>
     public static string ReferenceSpecPath { get; } =
-        Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "spec", "amqp0-9-1.extended.xml"));
+        Environment.GetEnvironmentVariable("COOLAMQP_REFERENCE_SPEC") is { Length: > 0 } path
+            ? path
+            : "/usr/share/amqp/specs/0-9-1-rabbit/amqp0-9-1.stripped.extended.xml";
+
+    /// <summary>RabbitMQ's current full spec when this machine has one, else null: optional, nothing requires it.</summary>
+    public static string? FullReferenceSpecPath { get; } = FindFullReferenceSpec();
 
     public static string OurSpecText => File.ReadAllText(OurSpecPath);
 
@@ -110,6 +118,35 @@ internal static class GeneratorHarness
 
     public static string FormatDiagnostics(IEnumerable<Diagnostic> diagnostics) =>
         string.Join("\n", diagnostics.Select(d => d.ToString()));
+
+    // COOLAMQP_FULL_REFERENCE_SPEC, else spec/amqp0-9-1.extended.xml in any directory beside the repository (where a
+    // developer may keep RabbitMQ's files); nothing requires one.
+    private static string? FindFullReferenceSpec()
+    {
+        if (Environment.GetEnvironmentVariable("COOLAMQP_FULL_REFERENCE_SPEC") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        string? parent = Path.GetDirectoryName(RepoRoot);
+        if (parent is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Directory.EnumerateDirectories(parent)
+                .OrderBy(d => d, StringComparer.Ordinal)
+                .Select(d => Path.Combine(d, "spec", "amqp0-9-1.extended.xml"))
+                .FirstOrDefault(File.Exists);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // An unreadable parent directory just means no optional reference.
+            return null;
+        }
+    }
 
     private static string FindRepoRoot()
     {
