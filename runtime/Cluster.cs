@@ -386,6 +386,9 @@ public sealed partial class Cluster : IAsyncDisposable
     // ---- publishing ----
 
     /// <summary>Publishes a message (CoolAMQP's <c>publish</c>).</summary>
+    /// <remarks>Order is kept only among publishes made the same way, each awaited before the next: plain publishes
+    /// go on one channel and confirmed or mandatory ones on another, and the broker keeps order only within a channel
+    /// (README, "Publishing order").</remarks>
     /// <param name="message">The message.</param>
     /// <param name="exchange">Exchange name; "" (the default) is the default direct exchange.</param>
     /// <param name="routingKey">Routing key.</param>

@@ -12,6 +12,23 @@ namespace CoolAmqp.Tests.Integration;
 [NonParallelizable]
 public class ThreadingTests
 {
+    /// <summary>Publishes <paramref name="count"/> messages to <paramref name="queue"/>, each awaited, all on the
+    /// plain publisher's channel, and waits until the broker holds them all.</summary>
+    private static async Task PublishAllAsync(Cluster cluster, Queue queue, int count, Func<int, Message> message)
+    {
+        // One channel, one publish at a time: RabbitMQ keeps order only within a channel. A confirmed last publish
+        // goes on the confirming channel and could reach the queue before the plain tail (issue 13), so the broker's
+        // count, not a confirm, says when the queue is full and the consumer may start on one burst.
+        for (int i = 0; i < count; i++)
+        {
+            await cluster.PublishAsync(message(i), routingKey: queue.Name);
+        }
+
+        Assert.That(await Broker.EventuallyAsync(async () =>
+            (await cluster.DeclareAsync(queue, passive: true)).MessageCount == count, TimeSpan.FromSeconds(20)), Is.True,
+            $"the queue should hold all {count} messages");
+    }
+
     [Test]
     public async Task A_synchronous_callback_never_runs_on_the_reader_and_may_wait_for_a_reply()
     {
@@ -48,10 +65,7 @@ public class ThreadingTests
         await using Cluster cluster = await Broker.StartAsync();
         var queue = new Queue(Broker.Unique("burst"), exclusive: true);
         await cluster.DeclareAsync(queue);
-        for (int i = 0; i < Count; i++)
-        {
-            await cluster.PublishAsync(new Message(BitConverter.GetBytes(i)), routingKey: queue.Name, confirm: i == Count - 1);
-        }
+        await PublishAllAsync(cluster, queue, Count, i => new Message(BitConverter.GetBytes(i)));
 
         int received = 0;
         int onOwnThread = 0;
@@ -94,10 +108,7 @@ public class ThreadingTests
         var queue = new Queue(Broker.Unique("nopool"), exclusive: true);
         await cluster.DeclareAsync(queue);
         var body = new Message(new byte[16]);
-        for (int i = 0; i < Count; i++)
-        {
-            await cluster.PublishAsync(body, routingKey: queue.Name, confirm: i == Count - 1);
-        }
+        await PublishAllAsync(cluster, queue, Count, _ => body);
 
         long first = 0;
         long last = 0;
@@ -134,6 +145,107 @@ public class ThreadingTests
         long items = last - first;
         TestContext.Out.WriteLine($"{items} thread-pool work items while consuming {Count} messages");
         Assert.That(items, Is.LessThan(Count / 10));
+        await consumer.CancelAsync();
+    }
+
+    [TestCase(false, TestName = "{m}(OnMessage)")]
+    [TestCase(true, TestName = "{m}(OnDelivery)")]
+    public async Task A_synchronous_callback_runs_one_at_a_time_in_order_while_dispatch_moves_between_its_thread_and_the_pool(
+        bool onDelivery)
+    {
+        // Each round: lone deliveries after quiet spells (from the fourth in a row the consumer hands each to a pool
+        // thread), then a burst (batches, for the consumer's own thread) published right behind the last lone one, so
+        // the drain role changes hands while the other thread may still hold it.
+        const int Rounds = 40;
+        const int Lone = 6;
+        const int Burst = 100;
+        const int Total = Rounds * (Lone + Burst);
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("switch"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+
+        int inside = 0;
+        int overlaps = 0;
+        int received = 0;
+        int outOfOrder = 0;
+        int onOwnThread = 0;
+        int onPool = 0;
+        int elsewhere = 0;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Seen(ReadOnlySpan<byte> body)
+        {
+            if (Interlocked.Increment(ref inside) != 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            Thread thread = Thread.CurrentThread;
+            if (thread.Name?.StartsWith("CoolAmqp consumer", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref onOwnThread);
+            }
+            else if (thread.IsThreadPoolThread)
+            {
+                Interlocked.Increment(ref onPool);
+            }
+            else
+            {
+                Interlocked.Increment(ref elsewhere);
+            }
+
+            int n = Interlocked.Increment(ref received) - 1;
+            if (BitConverter.ToInt32(body) != n)
+            {
+                Interlocked.Increment(ref outOfOrder);
+            }
+
+            // Stay a little, so that a callback started meanwhile on the other thread would overlap this one.
+            Thread.SpinWait(200);
+            Interlocked.Decrement(ref inside);
+            if (n + 1 == Total)
+            {
+                done.TrySetResult();
+            }
+        }
+
+        var options = onDelivery
+            ? new ConsumerOptions { DeclareQueue = false, OnDelivery = d => Seen(d.Body) }
+            : new ConsumerOptions { DeclareQueue = false, OnMessage = m => Seen(m.Body.Span) };
+        var (consumer, ready) = cluster.Consume(queue, options);
+        await ready.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // All plain and each awaited: one channel, so the broker keeps this order (see README "Publishing order").
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int next = 0;
+        for (int round = 0; round < Rounds; round++)
+        {
+            for (int i = 0; i < Lone; i++)
+            {
+                await cluster.PublishAsync(new Message(BitConverter.GetBytes(next++)), routingKey: queue.Name);
+                // Arrived and handled before the next is sent: each is alone in its read, after a quiet spell.
+                while (Volatile.Read(ref received) < next && clock.Elapsed < TimeSpan.FromSeconds(20))
+                {
+                    await Task.Delay(1);
+                }
+            }
+
+            for (int i = 0; i < Burst; i++)
+            {
+                await cluster.PublishAsync(new Message(BitConverter.GetBytes(next++)), routingKey: queue.Name);
+            }
+        }
+
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        TestContext.Out.WriteLine(
+            $"{Total} deliveries in {clock.Elapsed.TotalSeconds:F1} s: {onOwnThread} on the consumer's thread, {onPool} on pool threads");
+        Assert.Multiple(() =>
+        {
+            Assert.That(overlaps, Is.Zero, "callbacks that ran while another was running");
+            Assert.That(outOfOrder, Is.Zero, "deliveries out of order");
+            Assert.That(elsewhere, Is.Zero, "callbacks on neither the consumer's thread nor a pool thread");
+            Assert.That(onOwnThread, Is.Positive, "bursts run on the consumer's own thread");
+            Assert.That(onPool, Is.Positive, "runs of lone deliveries run on pool threads");
+        });
         await consumer.CancelAsync();
     }
 
