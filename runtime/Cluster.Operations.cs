@@ -3,6 +3,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Framing;
+using CoolAmqp.Recovery;
 
 namespace CoolAmqp;
 
@@ -15,17 +16,26 @@ public sealed partial class Cluster
     /// queue the broker picks the name, which is then set on <paramref name="queue"/>.</summary>
     /// <param name="queue">The queue.</param>
     /// <param name="passive">Only check that the queue exists (and read its counts); nothing is created or bound.</param>
+    /// <param name="persistent">Declare it again (with its auto-binding) on every new connection after a loss, as
+    /// CoolAMQP's <c>declare(persistent=True)</c> does, until it is deleted through the cluster. A server-named queue
+    /// gets a new name then (<see cref="QueueRenamed"/>).</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The queue's name and its message and consumer counts.</returns>
     /// <exception cref="AmqpException">E.g. NOT_FOUND for a passive declare of a missing queue, PRECONDITION_FAILED
     /// for a queue that exists with other settings, RESOURCE_LOCKED for another connection's exclusive queue.</exception>
-    public async Task<QueueDeclareResult> DeclareAsync(Queue queue, bool passive = false,
+    public async Task<QueueDeclareResult> DeclareAsync(Queue queue, bool passive = false, bool persistent = false,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
         Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
         AmqpChannel channel = await session.Rpc.GetChannelAsync(cancellationToken).ConfigureAwait(false);
-        return await DeclareQueueOnAsync(channel, queue, passive, cancellationToken).ConfigureAwait(false);
+        QueueDeclareResult result = await DeclareQueueOnAsync(channel, queue, passive, cancellationToken).ConfigureAwait(false);
+        if (persistent && !passive)
+        {
+            _supervisor.Topology.Record(queue);
+        }
+
+        return result;
     }
 
     internal static async Task<QueueDeclareResult> DeclareQueueOnAsync(AmqpChannel channel, Queue queue, bool passive,
@@ -59,10 +69,13 @@ public sealed partial class Cluster
     /// <summary>Declares an exchange. Declaring the default exchange does nothing (it always exists).</summary>
     /// <param name="exchange">The exchange.</param>
     /// <param name="passive">Only check that it exists.</param>
+    /// <param name="persistent">Declare it again on every new connection after a loss, until it is deleted through
+    /// the cluster.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="AmqpException">E.g. NOT_FOUND (passive, missing), PRECONDITION_FAILED (exists with other
     /// settings), COMMAND_INVALID (unknown type; closes the connection).</exception>
-    public async Task DeclareAsync(Exchange exchange, bool passive = false, CancellationToken cancellationToken = default)
+    public async Task DeclareAsync(Exchange exchange, bool passive = false, bool persistent = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(exchange);
         if (exchange.IsDefault)
@@ -72,26 +85,54 @@ public sealed partial class Cluster
 
         await CallAsync(new ExchangeDeclare(exchange.Name, exchange.Type, passive, exchange.Durable, exchange.AutoDelete,
             exchange.IsInternal, false, exchange.Arguments), ExchangeDeclareOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+        if (persistent && !passive)
+        {
+            _supervisor.Topology.Record(exchange);
+        }
     }
 
     /// <summary>Binds <paramref name="queue"/> to <paramref name="exchange"/>.</summary>
+    /// <param name="queue">The queue (a server-named queue by its current name).</param>
+    /// <param name="exchange">The exchange.</param>
+    /// <param name="routingKey">The binding's routing key.</param>
+    /// <param name="arguments">Binding arguments (e.g. for a headers exchange), or null.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <param name="persistent">Bind again on every new connection after a loss (to the queue's new name, for a
+    /// server-named queue), until unbound or deleted through the cluster.</param>
     public Task BindAsync(Queue queue, Exchange exchange, string routingKey = "", FieldTable? arguments = null,
-        CancellationToken cancellationToken = default)
+        bool persistent = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(exchange);
-        return BindQueueAsync(queue.Name, exchange.Name, routingKey, arguments, cancellationToken);
+        return BindCoreAsync(queue, queue.Name, exchange.Name, routingKey, arguments, persistent, cancellationToken);
     }
 
     /// <summary>Binds the queue named <paramref name="queue"/> to the exchange named <paramref name="exchange"/>.</summary>
+    /// <param name="queue">The queue's name.</param>
+    /// <param name="exchange">The exchange's name.</param>
+    /// <param name="routingKey">The binding's routing key.</param>
+    /// <param name="arguments">Binding arguments (e.g. for a headers exchange), or null.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <param name="persistent">Bind again on every new connection after a loss, until unbound or deleted through
+    /// the cluster.</param>
     public Task BindQueueAsync(string queue, string exchange, string routingKey = "", FieldTable? arguments = null,
-        CancellationToken cancellationToken = default)
+        bool persistent = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(exchange);
+        return BindCoreAsync(null, queue, exchange, routingKey, arguments, persistent, cancellationToken);
+    }
+
+    private async Task BindCoreAsync(Queue? queue, string queueName, string exchange, string routingKey, FieldTable? arguments,
+        bool persistent, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(routingKey);
-        return CallAsync(new QueueBind(queue, exchange, routingKey, false, arguments), QueueBindOk.CommandIdValue,
-            cancellationToken);
+        await CallAsync(new QueueBind(queueName, exchange, routingKey, false, arguments), QueueBindOk.CommandIdValue,
+            cancellationToken).ConfigureAwait(false);
+        if (persistent)
+        {
+            _supervisor.Topology.RecordBinding(queue, queueName, exchange, routingKey, arguments);
+        }
     }
 
     /// <summary>Removes the binding of <paramref name="queue"/> to <paramref name="exchange"/>.</summary>
@@ -101,6 +142,7 @@ public sealed partial class Cluster
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(routingKey);
+        _supervisor.Topology.ForgetBinding(queue, queue.Name, exchange.Name, routingKey);
         return CallAsync(new QueueUnbind(queue.Name, exchange.Name, routingKey, arguments), QueueUnbindOk.CommandIdValue,
             cancellationToken);
     }
@@ -108,14 +150,25 @@ public sealed partial class Cluster
     /// <summary>Binds exchange <paramref name="destination"/> to exchange <paramref name="source"/> (a RabbitMQ
     /// extension): messages routed by <paramref name="source"/> with a matching key go on to
     /// <paramref name="destination"/>.</summary>
-    public Task BindAsync(Exchange destination, Exchange source, string routingKey = "", FieldTable? arguments = null,
-        CancellationToken cancellationToken = default)
+    /// <param name="destination">The exchange messages go on to.</param>
+    /// <param name="source">The exchange messages come from.</param>
+    /// <param name="routingKey">The binding's routing key.</param>
+    /// <param name="arguments">Binding arguments (e.g. for a headers exchange), or null.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <param name="persistent">Bind again on every new connection after a loss, until unbound or deleted through
+    /// the cluster.</param>
+    public async Task BindAsync(Exchange destination, Exchange source, string routingKey = "", FieldTable? arguments = null,
+        bool persistent = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(routingKey);
-        return CallAsync(new ExchangeBind(destination.Name, source.Name, routingKey, false, arguments),
-            ExchangeBindOk.CommandIdValue, cancellationToken);
+        await CallAsync(new ExchangeBind(destination.Name, source.Name, routingKey, false, arguments),
+            ExchangeBindOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+        if (persistent)
+        {
+            _supervisor.Topology.RecordBinding(destination.Name, source.Name, routingKey, arguments);
+        }
     }
 
     /// <summary>Removes an exchange-to-exchange binding.</summary>
@@ -125,6 +178,7 @@ public sealed partial class Cluster
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(routingKey);
+        _supervisor.Topology.ForgetBinding(destination.Name, source.Name, routingKey);
         return CallAsync(new ExchangeUnbind(destination.Name, source.Name, routingKey, false, arguments),
             ExchangeUnbindOk.CommandIdValue, cancellationToken);
     }
@@ -149,6 +203,7 @@ public sealed partial class Cluster
         ArgumentNullException.ThrowIfNull(queue);
         RpcResponse ok = await CallAsync(new QueueDelete(queue, ifUnused, ifEmpty, false), QueueDeleteOk.CommandIdValue,
             cancellationToken).ConfigureAwait(false);
+        _supervisor.Topology.ForgetQueue(queue);
         return ok.MessageCount;
     }
 
@@ -160,10 +215,12 @@ public sealed partial class Cluster
     }
 
     /// <summary>Deletes the exchange named <paramref name="exchange"/>.</summary>
-    public Task DeleteExchangeAsync(string exchange, bool ifUnused = false, CancellationToken cancellationToken = default)
+    public async Task DeleteExchangeAsync(string exchange, bool ifUnused = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(exchange);
-        return CallAsync(new ExchangeDelete(exchange, ifUnused, false), ExchangeDeleteOk.CommandIdValue, cancellationToken);
+        await CallAsync(new ExchangeDelete(exchange, ifUnused, false), ExchangeDeleteOk.CommandIdValue, cancellationToken)
+            .ConfigureAwait(false);
+        _supervisor.Topology.ForgetExchange(exchange);
     }
 
     /// <summary>Removes every ready message from a queue.</summary>

@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
+using CoolAmqp.Recovery;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -16,46 +17,45 @@ namespace CoolAmqp;
 /// declares, binds, and reports what happens as events. Safe to use from many threads at once.
 /// </summary>
 /// <remarks>
-/// The cluster connects to the first node only, and does not reconnect: after the connection is lost (reported as
-/// <see cref="ConnectionLost"/> and <see cref="ClusterOptions.OnFail"/>), operations fail with
-/// <see cref="ConnectionDeadException"/>.
+/// The cluster connects to the first of its nodes that answers and, after an unplanned loss, to the next one, again
+/// and again with backoff (<see cref="ClusterOptions.Recovery"/>): it declares again what was declared with
+/// <c>persistent: true</c> and re-establishes its consumers. See the README's "When things fail" for what happens to
+/// work in flight.
 /// </remarks>
-public sealed partial class Cluster : IAsyncDisposable
+public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
 {
     private readonly object _sync = new();
-    private readonly NodeDefinition[] _nodes;
     private readonly ClusterOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly ConnectionSupervisor _supervisor;
     private readonly Channel<ClusterEvent> _events = Channel.CreateUnbounded<ClusterEvent>(
         new UnboundedChannelOptions { AllowSynchronousContinuations = false });
     private readonly List<Consumer> _consumers = [];
-    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ClusterState _state = ClusterState.Created;
-    private Session? _session;
-    private Task? _shutdown;
     private int _failReported;
 
-    /// <summary>Creates a cluster over <paramref name="nodes"/> (it connects to the first). Nothing happens until
-    /// <see cref="StartAsync"/>.</summary>
+    /// <summary>Creates a cluster over <paramref name="nodes"/> (tried in order, or shuffled with
+    /// <see cref="RecoveryOptions.ShuffleNodes"/>). Nothing happens until <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="nodes"/> is empty.</exception>
     public Cluster(IEnumerable<NodeDefinition> nodes, ClusterOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        _nodes = [.. nodes];
-        if (_nodes.Length == 0)
+        NodeDefinition[] list = [.. nodes];
+        if (list.Length == 0)
         {
             throw new ArgumentException("At least one node is needed.", nameof(nodes));
         }
 
-        foreach (NodeDefinition node in _nodes)
+        foreach (NodeDefinition node in list)
         {
             ArgumentNullException.ThrowIfNull(node, nameof(nodes));
         }
 
         _options = options ?? new ClusterOptions();
+        ArgumentNullException.ThrowIfNull(_options.Recovery, nameof(options));
         _loggerFactory = _options.LoggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<Cluster>();
+        _supervisor = new ConnectionSupervisor(list, _options, _loggerFactory, this);
     }
 
     /// <summary>Creates a cluster of one node.</summary>
@@ -64,55 +64,44 @@ public sealed partial class Cluster : IAsyncDisposable
     {
     }
 
-    private enum ClusterState
-    {
-        Created,
-        Started,
-        ShuttingDown,
-        ShutDown,
-    }
+    /// <summary>The nodes, in the order they are tried.</summary>
+    public IReadOnlyList<NodeDefinition> Nodes => _supervisor.Nodes;
 
-    /// <summary>The nodes given at construction.</summary>
-    public IReadOnlyList<NodeDefinition> Nodes => _nodes;
+    /// <summary>The node of the current (or last) connection; null before the first connection.</summary>
+    public NodeDefinition? ConnectedNode => _supervisor.Session?.Connection.Node;
 
     /// <summary>The options given at construction.</summary>
     public ClusterOptions Options => _options;
 
     /// <summary>Whether the cluster has an open connection now.</summary>
-    public bool IsConnected => Volatile.Read(ref _session)?.Connection.IsOpen == true;
+    public bool IsConnected => _supervisor.Session?.Connection.IsOpen == true;
 
     /// <summary>Whether the broker currently blocks publishing (connection.blocked).</summary>
-    public bool IsBlocked => Volatile.Read(ref _session)?.Connection.IsBlocked == true;
+    public bool IsBlocked => _supervisor.Session?.Connection.IsBlocked == true;
 
     /// <summary>The broker's server-properties from connection.start (product, version, capabilities, ...);
     /// null before the first connection.</summary>
-    public FieldTable? ServerProperties => Volatile.Read(ref _session)?.Connection.ServerProperties;
+    public FieldTable? ServerProperties => _supervisor.Session?.Connection.ServerProperties;
 
     // ---- lifecycle ----
 
-    /// <summary>Connects to the broker (CoolAMQP's <c>start</c>).</summary>
+    /// <summary>Connects to the broker (CoolAMQP's <c>start</c>), trying each node in turn until one answers.</summary>
     /// <param name="wait">Wait until the connection is open (default). Otherwise return at once; operations
     /// wait for the connection themselves.</param>
-    /// <param name="timeout">How long connecting may take; default the node's connection timeout (10 s).</param>
+    /// <param name="timeout">How long the whole start may take; default: each node its own connection timeout (10 s).</param>
     /// <param name="cancellationToken">Stops waiting (and connecting).</param>
     /// <exception cref="InvalidOperationException">Called more than once.</exception>
     /// <exception cref="ConnectionDeadException">Could not connect in time, or the broker is unreachable (the
-    /// socket error is the inner exception).</exception>
-    /// <exception cref="AuthenticationFailedException">The broker refused the credentials.</exception>
-    /// <exception cref="AmqpException">The broker refused the connection, e.g. for an unknown virtual host.</exception>
+    /// socket error is the inner exception). With several nodes: none worked, and
+    /// <see cref="ConnectionDeadException.NodeFailures"/> says why for each.</exception>
+    /// <exception cref="AuthenticationFailedException">The broker (of a cluster of one node) refused the credentials.</exception>
+    /// <exception cref="AmqpException">The broker (of a cluster of one node) refused the connection, e.g. for an
+    /// unknown virtual host.</exception>
+    /// <remarks>A failed start is final and reported to its caller only (not to <see cref="ClusterOptions.OnFail"/>
+    /// nor as an event); recovery is for a connection that was established.</remarks>
     public Task StartAsync(bool wait = true, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        lock (_sync)
-        {
-            if (_state != ClusterState.Created)
-            {
-                throw new InvalidOperationException("StartAsync was already called on this cluster.");
-            }
-
-            _state = ClusterState.Started;
-        }
-
-        Task connecting = ConnectAsync(_nodes[0], timeout ?? _nodes[0].ConnectionTimeout, cancellationToken);
+        Task connecting = _supervisor.StartAsync(timeout, cancellationToken);
         if (wait)
         {
             return connecting;
@@ -125,100 +114,31 @@ public sealed partial class Cluster : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Fails the wait for the first connection. Operations that wait for it get the error; the caller of
-    /// StartAsync got it already, so it is marked observed: otherwise it would resurface as an unobserved task
-    /// exception when nobody calls an operation afterwards.</summary>
-    private void FailConnected(Exception error)
-    {
-        if (_connected.TrySetException(error))
-        {
-            _ = _connected.Task.Exception;
-        }
-    }
-
     private void LogStartFailedInBackground(AggregateException error) =>
         LogStartFailed(_logger, error.InnerException?.Message ?? error.Message, error.InnerException ?? error);
 
-    private async Task ConnectAsync(NodeDefinition node, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var connection = new AmqpConnection(node, _options, _loggerFactory.CreateLogger<AmqpConnection>());
-        connection.Terminated += OnConnectionTerminated;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            FailConnected(ex);
-            cancellationToken.ThrowIfCancellationRequested();
-            throw;
-        }
-
-        var session = new Session(connection, _loggerFactory.CreateLogger<Publisher>());
-        Consumer[] consumers;
-        lock (_sync)
-        {
-            if (_state != ClusterState.Started)
-            {
-                // Shut down while connecting.
-                _ = connection.CloseAsync(_options.ShutdownTimeout);
-                throw new ConnectionDeadException("The cluster was shut down while connecting.");
-            }
-
-            Volatile.Write(ref _session, session);
-            consumers = [.. _consumers];
-        }
-
-        foreach (Consumer consumer in consumers)
-        {
-            consumer.Attach(connection);
-        }
-
-        _connected.TrySetResult();
-    }
-
-    /// <summary>Closes the connection gracefully (CoolAMQP's <c>shutdown</c>). Consumers stop; unconfirmed
-    /// publishes fail with <see cref="ConnectionDeadException"/>; the event stream completes.</summary>
+    /// <summary>Closes the connection gracefully (CoolAMQP's <c>shutdown</c>) and stops any reconnection. Consumers
+    /// stop; unconfirmed publishes fail with <see cref="ConnectionDeadException"/>; the event stream completes.</summary>
     /// <param name="wait">Wait until the connection is closed (default).</param>
     /// <exception cref="InvalidOperationException"><see cref="StartAsync"/> was not called.</exception>
     public Task ShutdownAsync(bool wait = true)
     {
-        Task shutdown;
-        lock (_sync)
+        if (_supervisor.State == ConnectionSupervisor.SupervisorState.Created)
         {
-            if (_state == ClusterState.Created)
-            {
-                throw new InvalidOperationException("ShutdownAsync was called before StartAsync.");
-            }
-
-            if (_shutdown is null)
-            {
-                _state = ClusterState.ShuttingDown;
-                _shutdown = ShutdownCoreAsync();
-            }
-
-            shutdown = _shutdown;
+            throw new InvalidOperationException("ShutdownAsync was called before StartAsync.");
         }
 
+        Task shutdown = _supervisor.ShutdownAsync(ShutDownConsumersAsync);
         return wait ? shutdown : Task.CompletedTask;
     }
 
-    private async Task ShutdownCoreAsync()
+    private async Task ShutDownConsumersAsync()
     {
-        await Task.Yield();
-        Session? session = Volatile.Read(ref _session);
         Consumer[] consumers;
         lock (_sync)
         {
             consumers = [.. _consumers];
             _consumers.Clear();
-        }
-
-        if (session is not null)
-        {
-            await session.Connection.CloseAsync(_options.ShutdownTimeout).ConfigureAwait(false);
         }
 
         var cancelling = new Task[consumers.Length];
@@ -228,43 +148,33 @@ public sealed partial class Cluster : IAsyncDisposable
         }
 
         await Task.WhenAll(cancelling).ConfigureAwait(false);
-
-        FailConnected(new ConnectionDeadException("The cluster was shut down."));
         _events.Writer.TryComplete();
-        lock (_sync)
-        {
-            _state = ClusterState.ShutDown;
-        }
     }
 
     /// <summary>Shuts down if started (and not yet shut down); otherwise does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
-        bool started;
+        await _supervisor.ShutdownAsync(ShutDownConsumersAsync).ConfigureAwait(false);
+    }
+
+    // ---- what the supervisor reports ----
+
+    void ISupervisorOwner.OnConnected(Session session)
+    {
+        Consumer[] consumers;
         lock (_sync)
         {
-            started = _state != ClusterState.Created;
-            if (!started)
-            {
-                _state = ClusterState.ShutDown;
-            }
+            consumers = [.. _consumers];
         }
 
-        if (started)
+        foreach (Consumer consumer in consumers)
         {
-            await ShutdownAsync(wait: true).ConfigureAwait(false);
+            consumer.Attach(session.Connection);
         }
     }
 
-    private void OnConnectionTerminated(AmqpConnection connection, Exception reason, bool graceful)
+    void ISupervisorOwner.OnConnectionLost(Exception reason)
     {
-        // A connection that never opened failed StartAsync, whose caller hears of it; like CoolAMQP's on_fail,
-        // OnFail and ConnectionLost are about an established connection failing.
-        if (graceful || !connection.WasOpen)
-        {
-            return;
-        }
-
         PostEvent(new ConnectionLost(reason));
         if (_options.OnFail is { } onFail && Interlocked.Exchange(ref _failReported, 1) == 0)
         {
@@ -284,36 +194,25 @@ public sealed partial class Cluster : IAsyncDisposable
         }
     }
 
-    /// <summary>The open session, waiting for the first connection when started without waiting.</summary>
-    private ValueTask<Session> GetSessionAsync(CancellationToken cancellationToken)
+    void ISupervisorOwner.OnGaveUp(Exception reason)
     {
-        Session? session = Volatile.Read(ref _session);
-        if (session is not null && session.Connection.IsOpen)
-        {
-            return new ValueTask<Session>(session);
-        }
-
-        return new ValueTask<Session>(WaitForSessionAsync(cancellationToken));
-    }
-
-    private async Task<Session> WaitForSessionAsync(CancellationToken cancellationToken)
-    {
+        Consumer[] consumers;
         lock (_sync)
         {
-            switch (_state)
-            {
-                case ClusterState.Created:
-                    throw new InvalidOperationException("Call StartAsync before using the cluster.");
-                case ClusterState.ShuttingDown or ClusterState.ShutDown:
-                    throw new ConnectionDeadException("The cluster was shut down.");
-            }
+            consumers = [.. _consumers];
         }
 
-        await _connected.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Session session = Volatile.Read(ref _session)!;
-        session.Connection.ThrowIfNotOpen();
-        return session;
+        foreach (Consumer consumer in consumers)
+        {
+            _ = consumer.OnClusterFailedAsync(reason);
+        }
     }
+
+    void ISupervisorOwner.Post(ClusterEvent clusterEvent) => PostEvent(clusterEvent);
+
+    /// <summary>The open session, waiting for a connection while the cluster (re)connects.</summary>
+    private ValueTask<Session> GetSessionAsync(CancellationToken cancellationToken) =>
+        _supervisor.GetSessionAsync(cancellationToken);
 
     internal void PostEvent(ClusterEvent clusterEvent)
     {
@@ -410,7 +309,7 @@ public sealed partial class Cluster : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(routingKey);
-        Session? session = Volatile.Read(ref _session);
+        Session? session = _supervisor.Session;
         if (session is not null && session.Connection.IsOpen)
         {
             Publisher publisher = confirm || mandatory ? session.Confirming : session.Plain;
@@ -450,16 +349,17 @@ public sealed partial class Cluster : IAsyncDisposable
         Session? session;
         lock (_sync)
         {
-            if (_state is ClusterState.ShuttingDown or ClusterState.ShutDown)
+            if (_supervisor.State is ConnectionSupervisor.SupervisorState.ShuttingDown or ConnectionSupervisor.SupervisorState.ShutDown)
             {
                 throw new ObjectDisposedException(nameof(Cluster), "The cluster was shut down.");
             }
 
             _consumers.Add(consumer);
-            session = _session;
+            session = _supervisor.Session;
         }
 
-        if (session is not null)
+        // Otherwise (not connected yet, or reconnecting) it attaches when the connection opens.
+        if (session is not null && session.Connection.IsOpen)
         {
             consumer.Attach(session.Connection);
         }
@@ -519,24 +419,4 @@ public sealed partial class Cluster : IAsyncDisposable
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Connecting in the background failed: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string reason, Exception exception);
-
-    /// <summary>What one connection carries: the connection and the channels the cluster keeps on it.</summary>
-    private sealed class Session
-    {
-        public Session(AmqpConnection connection, ILogger publisherLogger)
-        {
-            Connection = connection;
-            Plain = new Publisher(connection, confirms: false, publisherLogger);
-            Confirming = new Publisher(connection, confirms: true, publisherLogger);
-            Rpc = new RpcChannel(connection);
-        }
-
-        public AmqpConnection Connection { get; }
-
-        public Publisher Plain { get; }
-
-        public Publisher Confirming { get; }
-
-        public RpcChannel Rpc { get; }
-    }
 }

@@ -26,8 +26,9 @@ public sealed class MessageReceived : ClusterEvent
 }
 
 /// <summary>An established connection to the broker was lost (not on <see cref="Cluster.ShutdownAsync"/>, and not
-/// when <see cref="Cluster.StartAsync"/> fails: its caller hears of that). The cluster does not reconnect yet: later
-/// operations fail with <see cref="ConnectionDeadException"/>.</summary>
+/// when <see cref="Cluster.StartAsync"/> fails: its caller hears of that). With <see cref="RecoveryOptions.Enabled"/>
+/// the cluster now reconnects (<see cref="Reconnected"/>, or <see cref="ReconnectFailed"/> per failed attempt);
+/// operations started meanwhile wait for it, up to <see cref="RecoveryOptions.ConnectionWaitTimeout"/>.</summary>
 public sealed class ConnectionLost : ClusterEvent
 {
     /// <summary>Reports a lost connection.</summary>
@@ -39,6 +40,105 @@ public sealed class ConnectionLost : ClusterEvent
 
     /// <summary>Why the connection was lost, or <see langword="null"/> when not known.</summary>
     public Exception? Reason { get; }
+}
+
+/// <summary>The cluster connected again after a loss: topology declared with <c>persistent: true</c> is restored
+/// (failures reported as <see cref="TopologyRecoveryFailed"/>), consumers are being re-established.</summary>
+public sealed class Reconnected : ClusterEvent
+{
+    /// <summary>Reports a reconnection.</summary>
+    /// <param name="node">The node connected to.</param>
+    /// <param name="attempts">How many attempts it took.</param>
+    /// <param name="downtime">How long the cluster was without a connection.</param>
+    public Reconnected(NodeDefinition node, int attempts, TimeSpan downtime)
+    {
+        Node = node ?? throw new ArgumentNullException(nameof(node));
+        Attempts = attempts;
+        Downtime = downtime;
+    }
+
+    /// <summary>The node connected to.</summary>
+    public NodeDefinition Node { get; }
+
+    /// <summary>How many attempts it took (1: the first succeeded).</summary>
+    public int Attempts { get; }
+
+    /// <summary>How long the cluster was without a connection.</summary>
+    public TimeSpan Downtime { get; }
+}
+
+/// <summary>One reconnection attempt failed; the cluster tries again after <see cref="NextDelay"/> (or gives up,
+/// when <see cref="RecoveryOptions.MaxAttempts"/> is reached: <see cref="NextDelay"/> is then null).</summary>
+public sealed class ReconnectFailed : ClusterEvent
+{
+    /// <summary>Reports a failed attempt.</summary>
+    /// <param name="node">The node tried.</param>
+    /// <param name="attempt">The attempt's number (1 for the first after the loss).</param>
+    /// <param name="error">Why it failed (e.g. <see cref="AuthenticationFailedException"/>, <see cref="ConnectionDeadException"/>).</param>
+    /// <param name="nextDelay">The wait before the next attempt, or null when the cluster gave up.</param>
+    public ReconnectFailed(NodeDefinition node, int attempt, Exception error, TimeSpan? nextDelay)
+    {
+        Node = node ?? throw new ArgumentNullException(nameof(node));
+        Attempt = attempt;
+        Error = error ?? throw new ArgumentNullException(nameof(error));
+        NextDelay = nextDelay;
+    }
+
+    /// <summary>The node tried.</summary>
+    public NodeDefinition Node { get; }
+
+    /// <summary>The attempt's number (1 for the first after the loss).</summary>
+    public int Attempt { get; }
+
+    /// <summary>Why it failed.</summary>
+    public Exception Error { get; }
+
+    /// <summary>The wait before the next attempt, or null when the cluster gave up.</summary>
+    public TimeSpan? NextDelay { get; }
+}
+
+/// <summary>Something declared with <c>persistent: true</c> could not be declared again on a new connection (e.g. a
+/// queue declared meanwhile with other arguments); the rest of the topology was still recovered.</summary>
+public sealed class TopologyRecoveryFailed : ClusterEvent
+{
+    /// <summary>Reports a failed recovery step.</summary>
+    /// <param name="what">What could not be recovered, e.g. <c>Queue('jobs', durable)</c>.</param>
+    /// <param name="error">The broker's refusal (an <see cref="AmqpException"/>) or why else it failed.</param>
+    public TopologyRecoveryFailed(string what, Exception error)
+    {
+        What = what ?? throw new ArgumentNullException(nameof(what));
+        Error = error ?? throw new ArgumentNullException(nameof(error));
+    }
+
+    /// <summary>What could not be recovered.</summary>
+    public string What { get; }
+
+    /// <summary>Why.</summary>
+    public Exception Error { get; }
+}
+
+/// <summary>A server-named queue was declared again on a new connection and the broker gave it a new name (now in
+/// <see cref="Queue.Name"/>); its consumers and recorded bindings follow it.</summary>
+public sealed class QueueRenamed : ClusterEvent
+{
+    /// <summary>Reports a renamed queue.</summary>
+    /// <param name="queue">The queue.</param>
+    /// <param name="oldName">The name it had on the lost connection.</param>
+    public QueueRenamed(Queue queue, string oldName)
+    {
+        Queue = queue ?? throw new ArgumentNullException(nameof(queue));
+        OldName = oldName ?? throw new ArgumentNullException(nameof(oldName));
+        NewName = queue.Name;
+    }
+
+    /// <summary>The queue.</summary>
+    public Queue Queue { get; }
+
+    /// <summary>The name it had on the lost connection.</summary>
+    public string OldName { get; }
+
+    /// <summary>The name the broker gave it now.</summary>
+    public string NewName { get; }
 }
 
 /// <summary>Nothing happened within the time waited for an event.</summary>

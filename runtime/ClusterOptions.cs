@@ -41,4 +41,8 @@ public sealed record ClusterOptions
     /// <summary>How long a consumer waits before trying again after the broker refused it with
     /// RESOURCE_LOCKED (an exclusive queue or consumer held by another connection). Default 1 second.</summary>
     public TimeSpan ResourceLockedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Reconnection, fail-over across the nodes and topology recovery (see <see cref="RecoveryOptions"/>).
+    /// Default: on, with <see cref="RecoveryOptions"/>' defaults.</summary>
+    public RecoveryOptions Recovery { get; init; } = new();
 }

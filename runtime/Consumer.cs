@@ -184,7 +184,9 @@ public sealed partial class Consumer : IChannelHandler
     {
         lock (_sync)
         {
-            if (_state == ConsumerState.Cancelled)
+            // The cluster may hand the same connection twice (a consumer created while it announces a new one).
+            if (_state == ConsumerState.Cancelled ||
+                (ReferenceEquals(_connection, connection) && _state is ConsumerState.Syncing or ConsumerState.Online))
             {
                 return;
             }
@@ -256,6 +258,15 @@ public sealed partial class Consumer : IChannelHandler
             catch (ConnectionDeadException ex)
             {
                 // The connection is gone; it is the cluster's to recover, and ours to be told again.
+                lock (_sync)
+                {
+                    if (!ReferenceEquals(_connection, connection))
+                    {
+                        // Attached to a newer connection meanwhile: that set-up decides.
+                        return;
+                    }
+                }
+
                 if (_options.CancelOnFailure)
                 {
                     _ = CancelCoreAsync(CancelCause.ConnectionLost, ex);
@@ -831,6 +842,9 @@ public sealed partial class Consumer : IChannelHandler
 
     /// <summary>The cluster is shutting down: end message streams and dispatch.</summary>
     internal Task OnShutdownAsync() => CancelCoreAsync(CancelCause.Shutdown, null);
+
+    /// <summary>The cluster gave up reconnecting: the consumer cannot come back.</summary>
+    internal Task OnClusterFailedAsync(Exception reason) => CancelCoreAsync(CancelCause.ConnectionLost, reason);
 
     private void Invoke(Action<Consumer>? callback, string name)
     {

@@ -18,26 +18,32 @@ internal sealed partial class Publisher : IChannelHandler
     // A publish that finds its channel just closed is retried on a fresh one; it was not sent, so that is safe.
     private const int MaxAttempts = 3;
 
-    private readonly object _sync = new();
     private readonly AmqpConnection _connection;
     private readonly bool _confirms;
     private readonly ILogger _logger;
-    private AmqpChannel? _channel;
-    private ConfirmTracker? _tracker;
-    private Task<AmqpChannel>? _opening;
+    private readonly ReopeningChannel _channel;
 
     public Publisher(AmqpConnection connection, bool confirms, ILogger logger)
     {
         _connection = connection;
         _confirms = confirms;
         _logger = logger;
+        _channel = new ReopeningChannel(connection, this, confirms ? SelectConfirmsAsync : null);
+    }
+
+    /// <summary>Puts a new channel in confirm mode; its confirms are tracked for as long as it lives.</summary>
+    private static async Task SelectConfirmsAsync(AmqpChannel channel)
+    {
+        await channel.CallAsync(new ConfirmSelect(false), ConfirmSelectOk.CommandIdValue, 0, CancellationToken.None)
+            .ConfigureAwait(false);
+        channel.Confirms = new ConfirmTracker();
     }
 
     /// <summary>Publishes one message; see <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
     public ValueTask PublishAsync(Message message, string exchange, string routingKey, bool mandatory,
         CancellationToken cancellationToken)
     {
-        AmqpChannel? channel = Volatile.Read(ref _channel);
+        AmqpChannel? channel = _channel.Current;
         if (channel is not null && channel.IsFlowActive &&
             _connection.Writer.BufferedBytes <= AmqpLimits.WriteHighWater &&
             !cancellationToken.IsCancellationRequested &&
@@ -55,7 +61,7 @@ internal sealed partial class Publisher : IChannelHandler
         for (int attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            AmqpChannel channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
+            AmqpChannel channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
             await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
             // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
             // re-check a thousand of them would append at once, far past the high-water mark (and the writer's
@@ -94,8 +100,8 @@ internal sealed partial class Publisher : IChannelHandler
             return appended;
         }
 
-        ConfirmTracker? tracker = Volatile.Read(ref _tracker);
-        if (tracker is null || !ReferenceEquals(Volatile.Read(ref _channel), channel))
+        ConfirmTracker? tracker = channel.Confirms;
+        if (tracker is null)
         {
             completion = default;
             return false;
@@ -125,81 +131,8 @@ internal sealed partial class Publisher : IChannelHandler
         return true;
     }
 
-    private ValueTask<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken)
-    {
-        Task<AmqpChannel> opening;
-        lock (_sync)
-        {
-            if (_channel is { IsOpen: true } open)
-            {
-                return new ValueTask<AmqpChannel>(open);
-            }
-
-            if (_opening is null)
-            {
-                opening = OpenAsync();
-                // A caller may stop waiting (cancellation); a failure of the opening then still counts as seen.
-                _ = opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-                // The opening can finish on this thread, inside this (reentrant) lock, when the broker's answers
-                // arrive before it awaits them; it has then already cleared _opening, and keeping the finished task
-                // would hand out its channel again after that channel closed.
-                if (!opening.IsCompleted)
-                {
-                    _opening = opening;
-                }
-            }
-            else
-            {
-                opening = _opening;
-            }
-        }
-
-        return new ValueTask<AmqpChannel>(opening.WaitAsync(cancellationToken));
-    }
-
-    private async Task<AmqpChannel> OpenAsync()
-    {
-        try
-        {
-            // Not cancellable by one caller: others may be waiting for the same channel.
-            AmqpChannel channel = await _connection.OpenChannelAsync(this, CancellationToken.None).ConfigureAwait(false);
-            if (_confirms)
-            {
-                await channel.CallAsync(new ConfirmSelect(false), ConfirmSelectOk.CommandIdValue, 0, CancellationToken.None)
-                    .ConfigureAwait(false);
-            }
-
-            lock (_sync)
-            {
-                _tracker = _confirms ? new ConfirmTracker() : null;
-                Volatile.Write(ref _channel, channel);
-                _opening = null;
-            }
-
-            return channel;
-        }
-        catch
-        {
-            lock (_sync)
-            {
-                _opening = null;
-            }
-
-            throw;
-        }
-    }
-
     /// <summary>Closes the channel (graceful shutdown); unconfirmed publishes fail.</summary>
-    public async Task CloseAsync()
-    {
-        AmqpChannel? channel = Volatile.Read(ref _channel);
-        if (channel is not null)
-        {
-            await channel.CloseAsync().ConfigureAwait(false);
-        }
-    }
+    public Task CloseAsync() => _channel.CloseAsync();
 
     // ---- channel events (read loop) ----
 
@@ -219,19 +152,8 @@ internal sealed partial class Publisher : IChannelHandler
 
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
     {
-        ConfirmTracker? tracker = null;
-        lock (_sync)
-        {
-            if (ReferenceEquals(_channel, channel))
-            {
-                _channel = null;
-                tracker = _tracker;
-                _tracker = null;
-            }
-        }
-
-        Exception failure = reason ?? new ConnectionDeadException("The publisher channel was closed.");
-        tracker?.FailAll(failure);
+        _channel.Closed(channel);
+        channel.Confirms?.FailAll(reason ?? new ConnectionDeadException("The publisher channel was closed."));
         if (reason is AmqpException error && !_confirms)
         {
             // Without confirms nobody is waiting; the log is the only place this can go.
@@ -239,13 +161,7 @@ internal sealed partial class Publisher : IChannelHandler
         }
     }
 
-    private ConfirmTracker? TrackerOf(AmqpChannel channel)
-    {
-        lock (_sync)
-        {
-            return ReferenceEquals(_channel, channel) ? _tracker : null;
-        }
-    }
+    private ConfirmTracker? TrackerOf(AmqpChannel channel) => _channel.IsCurrent(channel) ? channel.Confirms : null;
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
         Message = "basic.return for exchange '{Exchange}' routing key '{RoutingKey}' ({ReplyCode} {ReplyText}) matches no pending mandatory publish")]

@@ -44,6 +44,10 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
     /// <summary>The connection the channel lives on.</summary>
     public AmqpConnection Connection => _connection;
 
+    /// <summary>The publisher confirms outstanding on this channel once it is in confirm mode (null otherwise): they
+    /// live and fail with this channel incarnation.</summary>
+    internal ConfirmTracker? Confirms { get; set; }
+
     /// <summary>How bodies of deliveries on this channel are received.</summary>
     public BodyReceiveMode BodyMode { get; set; } = BodyReceiveMode.Copied;
 

@@ -13,89 +13,21 @@ namespace CoolAmqp.Channels;
 /// </summary>
 internal sealed class RpcChannel : IChannelHandler
 {
-    private readonly object _sync = new();
-    private readonly AmqpConnection _connection;
-    private AmqpChannel? _channel;
-    private Task<AmqpChannel>? _opening;
+    private readonly ReopeningChannel _channel;
 
-    public RpcChannel(AmqpConnection connection) => _connection = connection;
+    public RpcChannel(AmqpConnection connection) => _channel = new ReopeningChannel(connection, this);
 
     /// <summary>Sends a synchronous method on the (re)opened channel and waits for its response.</summary>
     public async Task<RpcResponse> CallAsync<T>(T method, uint expected, uint alternative,
         CancellationToken cancellationToken, bool getNoAck = false)
         where T : struct, IAmqpMethod
     {
-        AmqpChannel channel = await GetChannelAsync(cancellationToken).ConfigureAwait(false);
+        AmqpChannel channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
         return await channel.CallAsync(method, expected, alternative, cancellationToken, getNoAck).ConfigureAwait(false);
     }
 
     /// <summary>The open channel, opening a new one if needed.</summary>
-    public Task<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken)
-    {
-        Task<AmqpChannel> opening;
-        lock (_sync)
-        {
-            if (_channel is { IsOpen: true } open)
-            {
-                return Task.FromResult(open);
-            }
+    public ValueTask<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken) => _channel.GetAsync(cancellationToken);
 
-            if (_opening is null)
-            {
-                opening = OpenAsync();
-                // A caller may stop waiting (cancellation); a failure of the opening then still counts as seen.
-                _ = opening.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-
-                // The opening can finish on this thread, inside this (reentrant) lock, when the broker's answers
-                // arrive before it awaits them; it has then already cleared _opening, and keeping the finished task
-                // would hand out its channel again after that channel closed.
-                if (!opening.IsCompleted)
-                {
-                    _opening = opening;
-                }
-            }
-            else
-            {
-                opening = _opening;
-            }
-        }
-
-        return opening.WaitAsync(cancellationToken);
-    }
-
-    private async Task<AmqpChannel> OpenAsync()
-    {
-        try
-        {
-            AmqpChannel channel = await _connection.OpenChannelAsync(this, CancellationToken.None).ConfigureAwait(false);
-            lock (_sync)
-            {
-                _channel = channel;
-                _opening = null;
-            }
-
-            return channel;
-        }
-        catch
-        {
-            lock (_sync)
-            {
-                _opening = null;
-            }
-
-            throw;
-        }
-    }
-
-    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
-    {
-        lock (_sync)
-        {
-            if (ReferenceEquals(_channel, channel))
-            {
-                _channel = null;
-            }
-        }
-    }
+    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason) => _channel.Closed(channel);
 }

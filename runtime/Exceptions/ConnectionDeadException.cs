@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace CoolAmqp;
 
@@ -29,4 +30,22 @@ public sealed class ConnectionDeadException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Creates the exception for a start that found no node to connect to.</summary>
+    /// <param name="message">What happened, naming each node.</param>
+    /// <param name="nodeFailures">Each node tried and why it failed; the last failure becomes the inner exception.</param>
+    public ConnectionDeadException(string message, IReadOnlyList<NodeConnectFailure> nodeFailures)
+        : base(message, nodeFailures is { Count: > 0 } ? nodeFailures[nodeFailures.Count - 1].Error : null)
+    {
+        NodeFailures = nodeFailures ?? throw new ArgumentNullException(nameof(nodeFailures));
+    }
+
+    /// <summary>When <see cref="Cluster.StartAsync"/> tried several nodes and none worked: each node and why it failed,
+    /// in the order tried. Empty otherwise.</summary>
+    public IReadOnlyList<NodeConnectFailure> NodeFailures { get; } = [];
 }
+
+/// <summary>One node <see cref="Cluster.StartAsync"/> could not connect to, and why.</summary>
+/// <param name="Node">The node.</param>
+/// <param name="Error">Why (a <see cref="ConnectionDeadException"/>, <see cref="AuthenticationFailedException"/>, ...).</param>
+public sealed record NodeConnectFailure(NodeDefinition Node, Exception Error);

@@ -88,12 +88,14 @@ public abstract class FaultTest
         }
     }
 
-    /// <summary>Cluster options for a test: its name and a logger into the test's log.</summary>
+    /// <summary>Cluster options for a test: its name, a logger into the test's log, and no reconnection: these tests
+    /// are about how one connection fails (recovery has tests of its own).</summary>
     protected ClusterOptions Options() => new()
     {
         Name = TestContext.CurrentContext.Test.Name,
         LoggerFactory = _loggerFactory,
         ShutdownTimeout = TimeSpan.FromSeconds(2),
+        Recovery = new RecoveryOptions { Enabled = false },
     };
 
     // ---- bounded waiting ----

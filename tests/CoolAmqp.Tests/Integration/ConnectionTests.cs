@@ -192,11 +192,17 @@ public class ConnectionTests
     }
 
     [Test]
-    public async Task Connection_closed_by_the_broker_is_reported_as_ConnectionLost()
+    public async Task Without_recovery_a_connection_closed_by_the_broker_is_reported_and_later_calls_fail_as_dead()
     {
         string name = Broker.Unique("killed");
         bool failed = false;
-        await using Cluster cluster = await Broker.StartAsync(new ClusterOptions { Name = name, OnFail = () => failed = true });
+        // Without recovery: the loss is final and every later call says so with one exception type.
+        await using Cluster cluster = await Broker.StartAsync(new ClusterOptions
+        {
+            Name = name,
+            OnFail = () => failed = true,
+            Recovery = new RecoveryOptions { Enabled = false },
+        });
         await Broker.CloseConnectionAsync(name, "closed by the test");
 
         ClusterEvent e = await cluster.DrainAsync(TimeSpan.FromSeconds(10));
