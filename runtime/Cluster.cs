@@ -32,6 +32,8 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     private readonly Channel<ClusterEvent> _events = Channel.CreateUnbounded<ClusterEvent>(
         new UnboundedChannelOptions { AllowSynchronousContinuations = false });
     private readonly List<Consumer> _consumers = [];
+    private readonly PublishQueue _plainQueue = new();
+    private readonly PublishQueue _confirmingQueue = new();
     private int _failReported;
 
     /// <summary>Creates a cluster over <paramref name="nodes"/> (tried in order, or shuffled with
@@ -309,14 +311,17 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(routingKey);
+        bool confirming = confirm || mandatory;
+        PublishQueue queue = confirming ? _confirmingQueue : _plainQueue;
         Session? session = _supervisor.Session;
-        if (session is not null && session.Connection.IsOpen)
+        if (session is not null && session.Connection.IsOpen && queue.IsEmpty &&
+            (confirming ? session.Confirming : session.Plain).TryPublish(message, exchange, routingKey, mandatory,
+                cancellationToken, out ValueTask completion))
         {
-            Publisher publisher = confirm || mandatory ? session.Confirming : session.Plain;
-            return publisher.PublishAsync(message, exchange, routingKey, mandatory, cancellationToken);
+            return completion;
         }
 
-        return PublishSlowAsync(message, exchange, routingKey, confirm, mandatory, cancellationToken);
+        return PublishInOrderAsync(queue, message, exchange, routingKey, confirming, mandatory, cancellationToken);
     }
 
     /// <summary>Publishes a message to <paramref name="exchange"/>; see
@@ -328,12 +333,57 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         return PublishAsync(message, exchange.Name, routingKey, confirm, mandatory, cancellationToken);
     }
 
-    private async ValueTask PublishSlowAsync(Message message, string exchange, string routingKey, bool confirm,
-        bool mandatory, CancellationToken cancellationToken)
+    /// <summary>A publish that has to wait (for the connection, its channel, flow or room in the outbound buffer)
+    /// queues behind the ones already waiting, and while any waits, later publishes of the same kind queue too: so
+    /// publishes made one after the other reach their channel in that order.</summary>
+    private async ValueTask PublishInOrderAsync(PublishQueue queue, Message message, string exchange, string routingKey,
+        bool confirming, bool mandatory, CancellationToken cancellationToken)
     {
-        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
-        Publisher publisher = confirm || mandatory ? session.Confirming : session.Plain;
-        await publisher.PublishAsync(message, exchange, routingKey, mandatory, cancellationToken).ConfigureAwait(false);
+        ValueTask completion;
+        queue.Enter();
+        try
+        {
+            await queue.Turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+                Publisher publisher = confirming ? session.Confirming : session.Plain;
+                if (!publisher.TryPublish(message, exchange, routingKey, mandatory, cancellationToken, out completion))
+                {
+                    completion = await publisher.AppendAsync(message, exchange, routingKey, mandatory, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                queue.Turn.Release();
+            }
+        }
+        finally
+        {
+            queue.Leave();
+        }
+
+        // Confirms are awaited outside the turn: the next publish need not wait for this one's confirm.
+        await completion.ConfigureAwait(false);
+    }
+
+    /// <summary>The publishes of one kind (plain, or confirming) that wait for their turn.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed",
+        Justification = "The SemaphoreSlim never creates its wait handle (only WaitAsync is used).")]
+    private sealed class PublishQueue
+    {
+        private int _waiting;
+
+        /// <summary>One publish at a time appends; SemaphoreSlim hands its turn to async waiters in the order they came.</summary>
+        public SemaphoreSlim Turn { get; } = new(1, 1);
+
+        /// <summary>Whether no publish of this kind is waiting (a new one may then append at once).</summary>
+        public bool IsEmpty => Volatile.Read(ref _waiting) == 0;
+
+        public void Enter() => Interlocked.Increment(ref _waiting);
+
+        public void Leave() => Interlocked.Decrement(ref _waiting);
     }
 
     // ---- consuming ----

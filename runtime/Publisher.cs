@@ -39,23 +39,34 @@ internal sealed partial class Publisher : IChannelHandler
         channel.Confirms = new ConfirmTracker();
     }
 
-    /// <summary>Publishes one message; see <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
-    public ValueTask PublishAsync(Message message, string exchange, string routingKey, bool mandatory,
-        CancellationToken cancellationToken)
+    /// <summary>Publishes at once if nothing needs waiting for: the channel is open, flow is on and the outbound
+    /// buffer is under its high-water mark. See <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="exchange">Exchange name.</param>
+    /// <param name="routingKey">Routing key.</param>
+    /// <param name="mandatory">basic.publish mandatory.</param>
+    /// <param name="cancellationToken">Stops waiting for the confirm.</param>
+    /// <param name="completion">Completes when the publish is done (queued, or confirmed in confirm mode).</param>
+    /// <returns>Whether the publish was appended; if not, nothing was sent.</returns>
+    public bool TryPublish(Message message, string exchange, string routingKey, bool mandatory,
+        CancellationToken cancellationToken, out ValueTask completion)
     {
         AmqpChannel? channel = _channel.Current;
         if (channel is not null && channel.IsFlowActive &&
             _connection.Writer.BufferedBytes <= AmqpLimits.WriteHighWater &&
-            !cancellationToken.IsCancellationRequested &&
-            TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
+            !cancellationToken.IsCancellationRequested)
         {
-            return completion;
+            return TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out completion);
         }
 
-        return PublishSlowAsync(message, exchange, routingKey, mandatory, cancellationToken);
+        completion = default;
+        return false;
     }
 
-    private async ValueTask PublishSlowAsync(Message message, string exchange, string routingKey, bool mandatory,
+    /// <summary>Waits for what the publish needs (an open channel, flow, room in the outbound buffer), then appends it.</summary>
+    /// <returns>The publish's completion (queued, or confirmed in confirm mode), not awaited here: the caller keeps
+    /// publishes in order up to the append only.</returns>
+    public async Task<ValueTask> AppendAsync(Message message, string exchange, string routingKey, bool mandatory,
         CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
@@ -75,8 +86,7 @@ internal sealed partial class Publisher : IChannelHandler
 
             if (TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
             {
-                await completion.ConfigureAwait(false);
-                return;
+                return completion;
             }
 
             if (attempt == MaxAttempts)

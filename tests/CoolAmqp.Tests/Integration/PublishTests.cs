@@ -179,4 +179,67 @@ public class PublishTests : SharedClusterFixture
             await cluster.PublishAsync(new Message("late"), routingKey: queue.Name, confirm: true));
         await cluster.DisposeAsync();
     }
+
+    /// <summary>Gets every message of <paramref name="queue"/> and counts those whose number is not the next one.</summary>
+    private static async Task<(int Count, int OutOfOrder)> ReadOrderAsync(Cluster cluster, Queue queue)
+    {
+        int count = 0;
+        int outOfOrder = 0;
+        while (await cluster.GetAsync(queue) is { } message)
+        {
+            using (message)
+            {
+                if (BitConverter.ToInt32(message.Body.Span) != count)
+                {
+                    outOfOrder++;
+                }
+
+                count++;
+            }
+        }
+
+        return (count, outOfOrder);
+    }
+
+    [Test]
+    public async Task Publishes_in_flight_together_keep_their_order_while_their_channel_opens([Values] bool confirm)
+    {
+        // A fresh cluster: the first publishes find their channel still opening and wait; those after them must not
+        // overtake them (they did: a window of 100 arrived reversed).
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("order-opening"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+        const int Count = 300;
+        var pending = new Task[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            pending[i] = cluster.PublishAsync(new Message(BitConverter.GetBytes(i)), routingKey: queue.Name, confirm: confirm).AsTask();
+        }
+
+        await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.That(await Broker.EventuallyAsync(async () =>
+            (await cluster.DeclareAsync(queue, passive: true)).MessageCount == Count, TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(await ReadOrderAsync(cluster, queue), Is.EqualTo((Count, 0)));
+    }
+
+    [Test]
+    public async Task Publishes_in_flight_together_keep_their_order_when_the_outbound_buffer_is_full()
+    {
+        // 64 x 256 KiB is twice the writer's 8 MiB high-water mark: the later ones wait for room, woken together.
+        Queue queue = await DeclareAsync("order-full");
+        await SharedCluster.PublishAsync(new Message(BitConverter.GetBytes(-1)), routingKey: "nowhere");
+        const int Count = 64;
+        var pending = new Task[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            byte[] body = new byte[256 * 1024];
+            BitConverter.TryWriteBytes(body, i);
+            pending[i] = SharedCluster.PublishAsync(new Message(body), routingKey: queue.Name).AsTask();
+        }
+
+        await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(await Broker.EventuallyAsync(async () =>
+            (await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount == Count, TimeSpan.FromSeconds(20)), Is.True);
+        Assert.That(await ReadOrderAsync(SharedCluster, queue), Is.EqualTo((Count, 0)));
+    }
 }
