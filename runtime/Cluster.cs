@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -34,6 +35,8 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     private readonly List<Consumer> _consumers = [];
     private readonly PublishQueue _plainQueue = new();
     private readonly PublishQueue _confirmingQueue = new();
+    private int _waitingPublishes;
+    private long _waitingPublishBytes;
     private int _failReported;
 
     /// <summary>Creates a cluster over <paramref name="nodes"/> (tried in order, or shuffled with
@@ -55,9 +58,20 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
 
         _options = options ?? new ClusterOptions();
         ArgumentNullException.ThrowIfNull(_options.Recovery, nameof(options));
+        RequirePositive(_options.RpcTimeout, nameof(ClusterOptions.RpcTimeout));
+        RequirePositive(_options.BlockedPublishTimeout, nameof(ClusterOptions.BlockedPublishTimeout));
+        RequirePositive(_options.Recovery.ConnectionWaitTimeout, nameof(RecoveryOptions.ConnectionWaitTimeout));
         _loggerFactory = _options.LoggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<Cluster>();
         _supervisor = new ConnectionSupervisor(list, _options, _loggerFactory, this);
+    }
+
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero && value != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive (or Timeout.InfiniteTimeSpan).");
+        }
     }
 
     /// <summary>Creates a cluster of one node.</summary>
@@ -180,21 +194,26 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         PostEvent(new ConnectionLost(reason));
         if (_options.OnFail is { } onFail && Interlocked.Exchange(ref _failReported, 1) == 0)
         {
-            _ = Task.Run(() =>
-            {
-                try
-                {
-                    onFail();
-                }
-#pragma warning disable CA1031 // User callback: log and carry on.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    AmqpConnection.LogCallbackFailed(_logger, nameof(ClusterOptions.OnFail), ex);
-                }
-            });
+            RunCallback(static state => ((Action)state!)(), onFail, nameof(ClusterOptions.OnFail));
         }
     }
+
+    /// <summary>Runs a user callback on the thread pool (never on the read loop, which it could stall); its
+    /// exception is logged.</summary>
+    private void RunCallback(Action<object?> callback, object? state, string name) =>
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                callback(state);
+            }
+#pragma warning disable CA1031 // User callback: log and carry on.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                AmqpConnection.LogCallbackFailed(_logger, name, ex);
+            }
+        });
 
     void ISupervisorOwner.OnGaveUp(Exception reason)
     {
@@ -211,6 +230,16 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     }
 
     void ISupervisorOwner.Post(ClusterEvent clusterEvent) => PostEvent(clusterEvent);
+
+    void ISupervisorOwner.OnBlockedChanged(NodeDefinition node, string? reason)
+    {
+        PostEvent(reason is null ? new PublishingUnblocked(node) : new PublishingBlocked(node, reason));
+        if (_options.OnBlocked is { } onBlocked)
+        {
+            RunCallback(reason is null ? static state => ((Action<bool>)state!)(false) : static state => ((Action<bool>)state!)(true),
+                onBlocked, nameof(ClusterOptions.OnBlocked));
+        }
+    }
 
     /// <summary>The open session, waiting for a connection while the cluster (re)connects.</summary>
     private ValueTask<Session> GetSessionAsync(CancellationToken cancellationToken) =>
@@ -335,10 +364,18 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
 
     /// <summary>A publish that has to wait (for the connection, its channel, flow or room in the outbound buffer)
     /// queues behind the ones already waiting, and while any waits, later publishes of the same kind queue too: so
-    /// publishes made one after the other reach their channel in that order.</summary>
+    /// publishes made one after the other reach their channel in that order. A connection lost while it waits is
+    /// waited out (nothing was sent), within <see cref="RecoveryOptions.ConnectionWaitTimeout"/> in all.</summary>
     private async ValueTask PublishInOrderAsync(PublishQueue queue, Message message, string exchange, string routingKey,
         bool confirming, bool mandatory, CancellationToken cancellationToken)
     {
+        int bytes = message.Body.Length;
+        bool counted = _supervisor.Session?.Connection.IsOpen != true;
+        if (counted)
+        {
+            ReserveWaiting(bytes);
+        }
+
         ValueTask completion;
         queue.Enter();
         try
@@ -346,12 +383,27 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
             await queue.Turn.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
-                Publisher publisher = confirming ? session.Confirming : session.Plain;
-                if (!publisher.TryPublish(message, exchange, routingKey, mandatory, cancellationToken, out completion))
+                long waitStarted = Stopwatch.GetTimestamp();
+                while (true)
                 {
-                    completion = await publisher.AppendAsync(message, exchange, routingKey, mandatory, cancellationToken)
-                        .ConfigureAwait(false);
+                    Session session = await _supervisor.GetSessionAsync(waitStarted, cancellationToken).ConfigureAwait(false);
+                    Publisher publisher = confirming ? session.Confirming : session.Plain;
+                    try
+                    {
+                        if (!publisher.TryPublish(message, exchange, routingKey, mandatory, cancellationToken, out completion))
+                        {
+                            completion = await publisher.AppendAsync(message, exchange, routingKey, mandatory, cancellationToken)
+                                .ConfigureAwait(false);
+                        }
+
+                        break;
+                    }
+                    catch (ConnectionDeadException) when (!session.Connection.IsOpen && _supervisor.WillReconnect &&
+                                                          !cancellationToken.IsCancellationRequested)
+                    {
+                        // The connection died while this publish waited on it; it was not appended, so it can
+                        // wait for the next connection.
+                    }
                 }
             }
             finally
@@ -362,10 +414,35 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         finally
         {
             queue.Leave();
+            if (counted)
+            {
+                ReleaseWaiting(bytes);
+            }
         }
 
         // Confirms are awaited outside the turn: the next publish need not wait for this one's confirm.
         await completion.ConfigureAwait(false);
+    }
+
+    private void ReserveWaiting(int bytes)
+    {
+        RecoveryOptions limits = _options.Recovery;
+        int count = Interlocked.Increment(ref _waitingPublishes);
+        long total = Interlocked.Add(ref _waitingPublishBytes, bytes);
+        if (count > limits.MaxWaitingPublishes || (total > limits.MaxWaitingPublishBytes && count > 1))
+        {
+            ReleaseWaiting(bytes);
+            throw new PublishBufferFullException(
+                $"The cluster has no connection and {count - 1} publishes ({total - bytes} body bytes) already wait for " +
+                $"one (limits: {limits.MaxWaitingPublishes} publishes, {limits.MaxWaitingPublishBytes} bytes): this " +
+                "one was not sent.");
+        }
+    }
+
+    private void ReleaseWaiting(int bytes)
+    {
+        Interlocked.Decrement(ref _waitingPublishes);
+        Interlocked.Add(ref _waitingPublishBytes, -bytes);
     }
 
     /// <summary>The publishes of one kind (plain, or confirming) that wait for their turn.</summary>

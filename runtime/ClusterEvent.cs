@@ -42,6 +42,43 @@ public sealed class ConnectionLost : ClusterEvent
     public Exception? Reason { get; }
 }
 
+/// <summary>The broker blocked publishing on the cluster's connection (connection.blocked: a memory or disk alarm).
+/// RabbitMQ stops reading a connection that publishes during an alarm, so whatever the cluster sent after that waits
+/// in the socket; later publishes are held back in the cluster, and fail with <see cref="PublishBlockedException"/>
+/// after <see cref="ClusterOptions.BlockedPublishTimeout"/>. Ends with <see cref="PublishingUnblocked"/>, or with the
+/// connection.</summary>
+public sealed class PublishingBlocked : ClusterEvent
+{
+    /// <summary>Reports a block.</summary>
+    /// <param name="node">The node of the connection.</param>
+    /// <param name="reason">The broker's reason, e.g. "low on memory".</param>
+    public PublishingBlocked(NodeDefinition node, string reason)
+    {
+        Node = node ?? throw new ArgumentNullException(nameof(node));
+        Reason = reason ?? throw new ArgumentNullException(nameof(reason));
+    }
+
+    /// <summary>The node of the blocked connection.</summary>
+    public NodeDefinition Node { get; }
+
+    /// <summary>The broker's reason.</summary>
+    public string Reason { get; }
+}
+
+/// <summary>The broker unblocked publishing (connection.unblocked): held publishes go out in order.</summary>
+public sealed class PublishingUnblocked : ClusterEvent
+{
+    /// <summary>Reports the end of a block.</summary>
+    /// <param name="node">The node of the connection.</param>
+    public PublishingUnblocked(NodeDefinition node)
+    {
+        Node = node ?? throw new ArgumentNullException(nameof(node));
+    }
+
+    /// <summary>The node of the connection.</summary>
+    public NodeDefinition Node { get; }
+}
+
 /// <summary>The cluster connected again after a loss: topology declared with <c>persistent: true</c> is restored
 /// (failures reported as <see cref="TopologyRecoveryFailed"/>), consumers are being re-established.</summary>
 public sealed class Reconnected : ClusterEvent

@@ -38,6 +38,20 @@ public sealed record ClusterOptions
     /// drops the socket. Default 5 seconds.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long any request that the broker answers (declare, bind, unbind, delete, purge, get, qos, consume,
+    /// cancel, channel.open, confirm.select, tx) may wait for its answer before it fails with
+    /// <see cref="AmqpTimeoutException"/> (its channel is then closed; the connection stays).
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> waits for as long as the connection lives. Default 30
+    /// seconds.</summary>
+    public TimeSpan RpcTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a publish is held while the broker blocks publishing (connection.blocked: during a memory or
+    /// disk alarm RabbitMQ stops reading a connection once it publishes, and says so) before it fails with
+    /// <see cref="PublishBlockedException"/>. Held publishes stay out of the socket, so one that times out was never
+    /// sent; the others go out in order when the broker unblocks.
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> holds them until then. Default 30 seconds.</summary>
+    public TimeSpan BlockedPublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a consumer waits before trying again after the broker refused it with
     /// RESOURCE_LOCKED (an exclusive queue or consumer held by another connection). Default 1 second.</summary>
     public TimeSpan ResourceLockedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);

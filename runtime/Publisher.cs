@@ -39,8 +39,8 @@ internal sealed partial class Publisher : IChannelHandler
         channel.Confirms = new ConfirmTracker();
     }
 
-    /// <summary>Publishes at once if nothing needs waiting for: the channel is open, flow is on and the outbound
-    /// buffer is under its high-water mark. See <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
+    /// <summary>Publishes at once if nothing needs waiting for: the channel is open, flow is on, the broker does not
+    /// block publishing and the outbound buffer is under its high-water mark. See <see cref="Cluster.PublishAsync(Message, string, string, bool, bool, CancellationToken)"/>.</summary>
     /// <param name="message">The message.</param>
     /// <param name="exchange">Exchange name.</param>
     /// <param name="routingKey">Routing key.</param>
@@ -52,7 +52,7 @@ internal sealed partial class Publisher : IChannelHandler
         CancellationToken cancellationToken, out ValueTask completion)
     {
         AmqpChannel? channel = _channel.Current;
-        if (channel is not null && channel.IsFlowActive &&
+        if (channel is not null && channel.IsFlowActive && !_connection.IsBlocked &&
             _connection.Writer.BufferedBytes <= AmqpLimits.WriteHighWater &&
             !cancellationToken.IsCancellationRequested)
         {
@@ -63,7 +63,8 @@ internal sealed partial class Publisher : IChannelHandler
         return false;
     }
 
-    /// <summary>Waits for what the publish needs (an open channel, flow, room in the outbound buffer), then appends it.</summary>
+    /// <summary>Waits for what the publish needs (an open channel, flow, the broker not blocking publishing, room in the
+    /// outbound buffer), then appends it.</summary>
     /// <returns>The publish's completion (queued, or confirmed in confirm mode), not awaited here: the caller keeps
     /// publishes in order up to the append only.</returns>
     public async Task<ValueTask> AppendAsync(Message message, string exchange, string routingKey, bool mandatory,
@@ -74,6 +75,10 @@ internal sealed partial class Publisher : IChannelHandler
             cancellationToken.ThrowIfCancellationRequested();
             AmqpChannel channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
             await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
+            // Held here, not sent: a blocked connection that receives a publish stops being read by the broker,
+            // which would stall acks and declarations too.
+            await _connection.WaitUntilUnblockedAsync(_connection.Options.BlockedPublishTimeout, cancellationToken)
+                .ConfigureAwait(false);
             // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
             // re-check a thousand of them would append at once, far past the high-water mark (and the writer's
             // pooled segments).

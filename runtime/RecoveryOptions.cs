@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace CoolAmqp;
 
@@ -36,8 +37,19 @@ public sealed record RecoveryOptions
     public bool ShuffleNodes { get; init; }
 
     /// <summary>How long an operation started while the cluster is reconnecting waits for the connection before it
-    /// fails with <see cref="ConnectionDeadException"/>. Default 30 seconds.</summary>
+    /// fails with <see cref="ConnectionDeadException"/> (a publish that lost its connection while it waited, unsent, waits
+    /// on within the same budget); <see cref="Timeout.InfiniteTimeSpan"/> waits until the cluster gives up or shuts
+    /// down. Default 30 seconds.</summary>
     public TimeSpan ConnectionWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many publishes made while the cluster has no connection may wait for one; the next fails at once
+    /// with <see cref="PublishBufferFullException"/>. Default 100,000.</summary>
+    public int MaxWaitingPublishes { get; init; } = 100_000;
+
+    /// <summary>How many body bytes the publishes made while the cluster has no connection may hold in all; a publish
+    /// that would go past it fails at once with <see cref="PublishBufferFullException"/> (one larger than the whole
+    /// budget still waits when nothing else does). Default 64 MiB.</summary>
+    public long MaxWaitingPublishBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>How long each step of topology recovery (one declaration or binding) may take before the new connection
     /// is given up as unresponsive and the next attempt starts. Default 10 seconds.</summary>

@@ -132,11 +132,22 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
     /// <param name="alternative">Command id of another possible response (basic.get-empty), or 0.</param>
     /// <param name="cancellationToken">Stops waiting; the channel stays consistent (the late response is absorbed).</param>
     /// <param name="getNoAck">For basic.get: whether the message it returns needs no settling.</param>
+    /// <exception cref="AmqpTimeoutException">No answer within the connection's RPC timeout (counted from the call,
+    /// waiting for the channel's previous call included); the channel is then closed, so a late answer cannot be
+    /// taken for the next call's.</exception>
     public async Task<RpcResponse> CallAsync<T>(T method, uint expected, uint alternative,
         CancellationToken cancellationToken, bool getNoAck = false)
         where T : struct, IAmqpMethod
     {
-        await _rpcGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        TimeSpan timeout = _connection.RpcTimeout;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (!await _rpcGate.WaitAsync(timeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw new AmqpTimeoutException(
+                $"{MethodNames.Get(method.CommandId)} on channel {Id} could not be sent within {Seconds(timeout)} s: the " +
+                "channel's previous call got no answer.");
+        }
+
         bool gateHandedOff = false;
         try
         {
@@ -167,7 +178,23 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
 
             try
             {
-                return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                TimeSpan left = timeout == Timeout.InfiniteTimeSpan
+                    ? timeout
+                    : timeout - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                return await pending.Task.WaitAsync(left > TimeSpan.Zero || left == Timeout.InfiniteTimeSpan ? left : TimeSpan.Zero,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException ex) when (!pending.Task.IsCompleted)
+            {
+                // The broker may still answer, or never: either way the channel cannot tell its answer from the next
+                // call's, so it closes (callers waiting behind this one then see it closed, not a stale answer).
+                _ = pending.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ = CloseAsync().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw new AmqpTimeoutException(
+                    $"The broker did not answer {MethodNames.Get(method.CommandId)} on channel {Id} within {Seconds(timeout)} s " +
+                    "(it may still take effect); the channel was closed.", ex);
             }
             catch (OperationCanceledException) when (!pending.Task.IsCompleted)
             {
@@ -191,6 +218,9 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
             }
         }
     }
+
+    private static string Seconds(TimeSpan timeout) =>
+        timeout.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Sends channel.open and waits for open-ok.</summary>
     internal async Task OpenAsync(CancellationToken cancellationToken)

@@ -79,6 +79,9 @@ internal sealed class ConfirmTracker
     }
 
     /// <summary>Fails everything pending (the channel or the connection closed) and refuses later adds.</summary>
+    /// <param name="reason">Why. A <see cref="ConnectionDeadException"/> (the link, not the broker, ended the channel)
+    /// fails each publish with a <see cref="PublishOutcomeUnknownException"/> of its own, naming it; anything else
+    /// (the broker's channel error) fails them all with <paramref name="reason"/> itself.</param>
     public void FailAll(Exception reason)
     {
         lock (_sync)
@@ -89,7 +92,9 @@ internal sealed class ConfirmTracker
                 ref PendingConfirm? slot = ref _ring[Index(sequence)];
                 if (slot is not null)
                 {
-                    slot.TryFail(reason);
+                    slot.TryFail(reason is ConnectionDeadException
+                        ? new PublishOutcomeUnknownException(slot.Exchange, slot.RoutingKey, reason)
+                        : reason);
                     slot.ReleaseByTracker();
                     slot = null;
                 }

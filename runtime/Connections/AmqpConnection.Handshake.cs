@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -147,39 +148,53 @@ internal sealed partial class AmqpConnection
 
     internal void OnConnectionBlocked(string reason)
     {
-        IsBlocked = true;
+        Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
         LogBlocked(_logger, _node.Host, reason);
-        InvokeOnBlocked(true);
+        RaiseBlockedChanged(reason);
     }
 
     internal void OnConnectionUnblocked()
     {
-        IsBlocked = false;
+        Interlocked.Exchange(ref _unblocked, null)?.TrySetResult();
         LogUnblocked(_logger, _node.Host);
-        InvokeOnBlocked(false);
+        RaiseBlockedChanged(null);
     }
 
-    private void InvokeOnBlocked(bool blocked)
+    /// <summary>Completes at once unless the broker blocks publishing; then when it unblocks.</summary>
+    /// <exception cref="PublishBlockedException">Still blocked after <paramref name="timeout"/>.</exception>
+    /// <exception cref="ConnectionDeadException">The connection ended while blocked.</exception>
+    internal ValueTask WaitUntilUnblockedAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_options.OnBlocked is not { } onBlocked)
-        {
-            return;
-        }
+        TaskCompletionSource? unblocked = Volatile.Read(ref _unblocked);
+        return unblocked is null ? default : new ValueTask(WaitUntilUnblockedSlowAsync(unblocked.Task, timeout, cancellationToken));
+    }
 
-        // User code runs off the read loop so it cannot stall the connection.
-        _ = Task.Run(() =>
+    private async Task WaitUntilUnblockedSlowAsync(Task unblocked, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
         {
-            try
-            {
-                onBlocked(blocked);
-            }
-#pragma warning disable CA1031 // User callback: log and carry on.
-            catch (Exception ex)
+            await unblocked.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new PublishBlockedException(
+                $"The broker {_node.Host}:{_node.Port} has blocked publishing (connection.blocked) for longer than " +
+                $"{timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s: the message was not sent.", ex);
+        }
+    }
+
+    private void RaiseBlockedChanged(string? reason)
+    {
+        try
+        {
+            BlockedChanged?.Invoke(this, reason);
+        }
+#pragma warning disable CA1031 // An owner's handler must not stop the read loop.
+        catch (Exception ex)
 #pragma warning restore CA1031
-            {
-                LogCallbackFailed(_logger, nameof(ClusterOptions.OnBlocked), ex);
-            }
-        });
+        {
+            LogHandlerFailed(_logger, ex);
+        }
     }
 
     internal void OnConnectionUpdateSecret()

@@ -29,6 +29,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private readonly object _stateSync = new();
     private readonly NodeDefinition _node;
     private readonly ClusterOptions _options;
+    private TaskCompletionSource? _unblocked;
     private readonly ILogger _logger;
     private readonly IFrameTracer? _tracer;
     private readonly FrameWriter _writer;
@@ -111,7 +112,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     public ushort Heartbeat { get; private set; }
 
     /// <summary>Whether the broker has blocked publishing (connection.blocked).</summary>
-    public bool IsBlocked { get; private set; }
+    public bool IsBlocked => Volatile.Read(ref _unblocked) is not null;
+
+    /// <summary>Raised on the read loop when the broker blocks publishing (with its reason) or unblocks it (null).</summary>
+    public event Action<AmqpConnection, string?>? BlockedChanged;
 
     /// <summary>Completes when the connection is open; fails with the reason it could not open.</summary>
     public Task Opened => _opened.Task;
@@ -119,6 +123,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     internal ILogger Logger => _logger;
 
     internal ClusterOptions Options => _options;
+
+    /// <summary>How long a channel's request waits for its answer.</summary>
+    internal TimeSpan RpcTimeout => _options.RpcTimeout;
 
     // ---- the state machine ----
 
@@ -535,6 +542,12 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
         Exception channelFailure = AsChannelFailure(reason);
         _writer.Fail(channelFailure);
+        if (Interlocked.Exchange(ref _unblocked, null) is { } unblocked && unblocked.TrySetException(channelFailure))
+        {
+            // Publishers held by connection.blocked get the failure; when none waits it must not resurface.
+            _ = unblocked.Task.Exception;
+        }
+
         _lifetime.Cancel();
         try
         {

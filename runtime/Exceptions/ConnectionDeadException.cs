@@ -6,9 +6,10 @@ namespace CoolAmqp;
 /// <summary>
 /// The connection to the broker is gone, or could not be opened in time: the operation could not complete.
 /// <see cref="Exception.InnerException"/> holds the cause (a socket error, a timeout, an <see cref="AmqpException"/>
-/// for a connection closed by the broker, ...) when there is one.
+/// for a connection closed by the broker, ...) when there is one. Subtypes say more: <see cref="PublishOutcomeUnknownException"/>
+/// (a confirmed publish lost its connection before its confirm), <see cref="PublishBufferFullException"/>.
 /// </summary>
-public sealed class ConnectionDeadException : Exception
+public class ConnectionDeadException : Exception
 {
     /// <summary>Creates the exception with a generic message.</summary>
     public ConnectionDeadException()

@@ -22,6 +22,9 @@ internal interface ISupervisorOwner
     /// <summary>Recovery gave up (<see cref="RecoveryOptions.MaxAttempts"/>) or is off: the cluster is dead for good.</summary>
     void OnGaveUp(Exception reason);
 
+    /// <summary>The broker blocked publishing on the connection (with its reason) or unblocked it (null).</summary>
+    void OnBlockedChanged(NodeDefinition node, string? reason);
+
     /// <summary>Reports an event to the application.</summary>
     void Post(ClusterEvent clusterEvent);
 }
@@ -240,6 +243,7 @@ internal sealed partial class ConnectionSupervisor
     {
         var connection = new AmqpConnection(node, _options, _loggerFactory.CreateLogger<AmqpConnection>());
         connection.Terminated += OnTerminated;
+        connection.BlockedChanged += (blocked, reason) => _owner.OnBlockedChanged(blocked.Node, reason);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
@@ -400,7 +404,13 @@ internal sealed partial class ConnectionSupervisor
 
     /// <summary>The open session; waits for one while the cluster connects or reconnects, up to
     /// <see cref="RecoveryOptions.ConnectionWaitTimeout"/>.</summary>
-    public ValueTask<Session> GetSessionAsync(CancellationToken cancellationToken)
+    public ValueTask<Session> GetSessionAsync(CancellationToken cancellationToken) =>
+        GetSessionAsync(Stopwatch.GetTimestamp(), cancellationToken);
+
+    /// <summary>The open session, waiting for one until <see cref="RecoveryOptions.ConnectionWaitTimeout"/> after
+    /// <paramref name="waitStarted"/> (a <see cref="Stopwatch"/> timestamp: an operation that waits again after a
+    /// second loss does not get a second full wait).</summary>
+    public ValueTask<Session> GetSessionAsync(long waitStarted, CancellationToken cancellationToken)
     {
         Session? session = Volatile.Read(ref _session);
         if (session is not null && session.Connection.IsOpen)
@@ -408,12 +418,22 @@ internal sealed partial class ConnectionSupervisor
             return new ValueTask<Session>(session);
         }
 
-        return new ValueTask<Session>(WaitForSessionAsync(cancellationToken));
+        return new ValueTask<Session>(WaitForSessionAsync(waitStarted, cancellationToken));
     }
 
-    private async Task<Session> WaitForSessionAsync(CancellationToken cancellationToken)
+    /// <summary>Whether an operation that lost its connection can wait for the next one: recovery is on and the
+    /// cluster has neither been shut down nor given up.</summary>
+    public bool WillReconnect
     {
-        long started = Stopwatch.GetTimestamp();
+        get
+        {
+            SupervisorState state = State;
+            return _recovery.Enabled && state is (SupervisorState.Connected or SupervisorState.Reconnecting or SupervisorState.Connecting);
+        }
+    }
+
+    private async Task<Session> WaitForSessionAsync(long started, CancellationToken cancellationToken)
+    {
         while (true)
         {
             Task connected;
@@ -435,10 +455,13 @@ internal sealed partial class ConnectionSupervisor
                 connected = _connected.Task;
             }
 
-            TimeSpan left = _recovery.ConnectionWaitTimeout - Stopwatch.GetElapsedTime(started);
+            TimeSpan left = _recovery.ConnectionWaitTimeout == Timeout.InfiniteTimeSpan
+                ? Timeout.InfiniteTimeSpan
+                : _recovery.ConnectionWaitTimeout - Stopwatch.GetElapsedTime(started);
             try
             {
-                await connected.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+                await connected.WaitAsync(left > TimeSpan.Zero || left == Timeout.InfiniteTimeSpan ? left : TimeSpan.Zero,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException ex)
             {

@@ -82,4 +82,24 @@ public sealed class ObjectsTests
         Assert.That(new MessageReceived(m), Is.InstanceOf<ClusterEvent>());
         Assert.Throws<ArgumentNullException>(() => _ = new MessageReceived(null!));
     }
+
+    [Test]
+    public void A_cluster_refuses_timeouts_that_are_zero_or_negative_and_names_the_option()
+    {
+        var node = new NodeDefinition("localhost");
+        var rpc = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Cluster(node, new ClusterOptions { RpcTimeout = TimeSpan.Zero }));
+        Assert.That(rpc!.ParamName, Is.EqualTo("RpcTimeout"));
+        var blocked = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            _ = new Cluster(node, new ClusterOptions { BlockedPublishTimeout = TimeSpan.FromSeconds(-2) }));
+        Assert.That(blocked!.ParamName, Is.EqualTo("BlockedPublishTimeout"));
+        var wait = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new Cluster(node,
+            new ClusterOptions { Recovery = new RecoveryOptions { ConnectionWaitTimeout = TimeSpan.Zero } }));
+        Assert.That(wait!.ParamName, Is.EqualTo("ConnectionWaitTimeout"));
+        Assert.DoesNotThrow(() => _ = new Cluster(node, new ClusterOptions
+        {
+            RpcTimeout = System.Threading.Timeout.InfiniteTimeSpan,
+            BlockedPublishTimeout = System.Threading.Timeout.InfiniteTimeSpan,
+            Recovery = new RecoveryOptions { ConnectionWaitTimeout = System.Threading.Timeout.InfiniteTimeSpan },
+        }));
+    }
 }

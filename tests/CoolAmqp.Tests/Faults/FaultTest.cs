@@ -232,6 +232,15 @@ public abstract class FaultTest
         Assert.That(error, Is.TypeOf<ConnectionDeadException>(), error.ToString());
     }
 
+    /// <summary>A confirmed publish that was sent and lost its connection before the confirm.</summary>
+    protected static void AssertOutcomeUnknown(Exception error)
+    {
+        AssertNoProgrammingErrors(error);
+        Assert.That(error, Is.TypeOf<PublishOutcomeUnknownException>(), error.ToString());
+        Assert.That(error.InnerException, Is.TypeOf<ConnectionDeadException>(), "why the connection was lost");
+        Assert.That(error.Message, Does.Contain("may or may not"));
+    }
+
     /// <summary>Nowhere in the chain an exception that means a bug rather than bad input.</summary>
     protected static void AssertNoProgrammingErrors(Exception error)
     {

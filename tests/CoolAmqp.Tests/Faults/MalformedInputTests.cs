@@ -123,7 +123,10 @@ public class MalformedInputTests : FaultTest
         var (assert, code) = Expected(kind, handshake: false);
         foreach (Task publish in publishes)
         {
-            assert(await FailureOf(publish, 5, "a confirmed publish"));
+            // Sent and not confirmed: of unknown outcome, because of the broken frame.
+            Exception error = await FailureOf(publish, 5, "a confirmed publish");
+            Assert.That(error, Is.TypeOf<PublishOutcomeUnknownException>(), error.ToString());
+            assert(error.InnerException!);
         }
 
         await AssertConnectionLostAsync(cluster, assert);

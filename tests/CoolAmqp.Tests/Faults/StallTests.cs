@@ -109,7 +109,7 @@ public class StallTests : FaultTest
         double deadAfter = (Environment.TickCount64 - silentSince) / 1000.0;
         AssertConnectionDead(error);
         Assert.That(error.Message, Does.Contain("heartbeat"));
-        AssertConnectionDead(await FailureOf(publish, 2, "the pending confirmed publish"));
+        AssertOutcomeUnknown(await FailureOf(publish, 2, "the pending confirmed publish"));
         ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertConnectionDead);
         Assert.That(lost.Reason!.Message, Does.Contain("heartbeat"));
         Assert.That(cluster.IsConnected, Is.False);
@@ -176,6 +176,45 @@ public class StallTests : FaultTest
 
         // The teardown's forced collection fails the test if the pending call's failure went unobserved.
     }
+    [Test]
+    public async Task An_RPC_the_broker_never_answers_fails_after_RpcTimeout_closes_its_channel_and_the_next_call_uses_a_new_one()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, options: Options() with { RpcTimeout = TimeSpan.FromSeconds(1) });
+        await using var _ = cluster;
+        int declares = 0;
+        connection.On(QueueDeclare.CommandIdValue, async frame =>
+        {
+            // The first goes unanswered (heartbeats are off: nothing else would end the wait); the next is answered.
+            if (Interlocked.Increment(ref declares) > 1)
+            {
+                await connection.SendMethodAsync(frame.Channel, new QueueDeclareOk("faults-answered", 0, 0));
+            }
+        });
+
+        var clock = Stopwatch.StartNew();
+        Exception error = await FailureOf(cluster.DeclareAsync(new Queue("faults-unanswered")), 5, "the unanswered DeclareAsync");
+        Assert.That(error, Is.TypeOf<AmqpTimeoutException>(), error.ToString());
+        Assert.That(error.Message, Does.Contain("queue.declare").And.Contain("within 1 s"));
+        Assert.That(clock.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(0.9)).And.LessThan(TimeSpan.FromSeconds(3)));
+        InboundFrame declare = await Within(connection.WaitForMethodAsync(QueueDeclare.CommandIdValue, Deadline), 2, "queue.declare");
+        InboundFrame close = await Within(connection.WaitForMethodAsync(ChannelClose.CommandIdValue, Deadline), 2,
+            "channel.close of the channel whose call timed out");
+        Assert.That(close.Channel, Is.EqualTo(declare.Channel));
+
+        // The connection stays up; the next call opens a channel of its own, so a late answer cannot reach it.
+        Assert.That(cluster.IsConnected, Is.True);
+        QueueDeclareResult result = await Within(cluster.DeclareAsync(new Queue("faults-answered")), 5, "the next DeclareAsync");
+        Assert.That(result.QueueName, Is.EqualTo("faults-answered"));
+        InboundFrame second = await Within(connection.WaitForMethodAsync(QueueDeclare.CommandIdValue, Deadline, occurrence: 2), 2,
+            "the second queue.declare");
+        InboundFrame reopened = await Within(connection.WaitForMethodAsync(ChannelOpen.CommandIdValue, Deadline, occurrence: 2), 2,
+            "a second channel.open");
+        Assert.That(reopened.At, Is.GreaterThanOrEqualTo(close.At), "the channel was opened anew after the close");
+        Assert.That(second.Channel, Is.EqualTo(reopened.Channel));
+        Assert.That(second.At, Is.GreaterThanOrEqualTo(reopened.At));
+    }
+
     [Test]
     public async Task A_call_cancelled_while_its_channel_is_opening_leaves_nothing_unobserved_when_the_connection_dies(
         [Values("declare", "publish")] string operation)
