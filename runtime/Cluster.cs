@@ -74,6 +74,15 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         }
     }
 
+    /// <summary>Creates a cluster over a comma-separated list of AMQP URIs (see <see cref="NodeDefinition.ParseList"/>).</summary>
+    /// <param name="uris">E.g. <c>amqp://user:pass@rabbit1/,amqp://user:pass@rabbit2/</c>; one URI is a cluster of one node.</param>
+    /// <param name="options">The options.</param>
+    /// <exception cref="FormatException">An entry of <paramref name="uris"/> does not parse.</exception>
+    public Cluster(string uris, ClusterOptions? options = null)
+        : this(NodeDefinition.ParseList(uris ?? throw new ArgumentNullException(nameof(uris))), options)
+    {
+    }
+
     /// <summary>Creates a cluster of one node.</summary>
     public Cluster(NodeDefinition node, ClusterOptions? options = null)
         : this([node ?? throw new ArgumentNullException(nameof(node))], options)

@@ -241,6 +241,38 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
         return new NodeDefinition(uri);
     }
 
+    /// <summary>Parses a comma-separated list of AMQP URIs, one per node of a cluster, such as
+    /// <c>amqp://user:pass@rabbit1/vhost,amqp://user:pass@rabbit2/vhost</c> (blanks around the commas are ignored).</summary>
+    /// <param name="uris">The list; each entry as <see cref="Parse"/> takes it.</param>
+    /// <returns>The nodes, in the order given.</returns>
+    /// <exception cref="FormatException">An entry does not parse, or is empty; the message names which (by position,
+    /// the password left out).</exception>
+    public static IReadOnlyList<NodeDefinition> ParseList(string uris)
+    {
+        ArgumentNullException.ThrowIfNull(uris);
+        string[] parts = uris.Split(',');
+        var nodes = new NodeDefinition[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string part = parts[i].Trim();
+            if (part.Length == 0)
+            {
+                throw new FormatException($"Entry {i + 1} of the URI list is empty (a comma too many?).");
+            }
+
+            try
+            {
+                nodes[i] = Parse(part);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            {
+                throw new FormatException($"Entry {i + 1} of the URI list: {ex.Message}", ex);
+            }
+        }
+
+        return nodes;
+    }
+
     /// <summary>Parses an AMQP URI, returning <see langword="false"/> instead of throwing when it is invalid.</summary>
     /// <param name="uri">The URI to parse.</param>
     /// <param name="node">The parsed node, or <see langword="null"/>.</param>

@@ -275,4 +275,30 @@ public sealed class NodeDefinitionPropertyTests
                 && !node.ToString().Contains(":" + Uri.EscapeDataString(password) + "@", StringComparison.Ordinal);
         }, iter: 2000);
     }
+
+    [Test]
+    public void A_comma_separated_uri_list_gives_one_node_per_entry_in_order()
+    {
+        IReadOnlyList<NodeDefinition> nodes = NodeDefinition.ParseList(
+            "amqp://app:s3cret@rabbit1:5673/prod?heartbeat=5 , amqps://app:s3cret@rabbit2/prod,amqp://rabbit3");
+        Assert.That(nodes, Has.Count.EqualTo(3));
+        Assert.That((nodes[0].Host, nodes[0].Port, nodes[0].VirtualHost, nodes[0].Heartbeat), Is.EqualTo(("rabbit1", 5673, "prod", (int?)5)));
+        Assert.That((nodes[1].Host, nodes[1].Port, nodes[1].UseTls), Is.EqualTo(("rabbit2", 5671, true)));
+        Assert.That((nodes[2].Host, nodes[2].User), Is.EqualTo(("rabbit3", "guest")));
+
+        var cluster = new Cluster("amqp://a:pw@one/,amqp://a:pw@two/");
+        Assert.That(cluster.Nodes, Has.Count.EqualTo(2));
+        Assert.That(cluster.Nodes[1].Host, Is.EqualTo("two"));
+    }
+
+    [Test]
+    public void A_bad_entry_of_a_uri_list_is_named_by_position_without_its_password()
+    {
+        var empty = Assert.Throws<FormatException>(() => NodeDefinition.ParseList("amqp://one/,,amqp://three/"));
+        Assert.That(empty!.Message, Does.Contain("Entry 2").And.Contain("empty"));
+        var bad = Assert.Throws<FormatException>(() => NodeDefinition.ParseList("amqp://one/, amqp://app:s3cret@two:notaport/"));
+        Assert.That(bad!.Message, Does.StartWith("Entry 2 of the URI list"));
+        Assert.That(bad.Message, Does.Not.Contain("s3cret"));
+        Assert.Throws<FormatException>(() => _ = new Cluster("rabbit1,rabbit2"));
+    }
 }
