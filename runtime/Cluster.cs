@@ -93,7 +93,7 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     public IReadOnlyList<NodeDefinition> Nodes => _supervisor.Nodes;
 
     /// <summary>The node of the current (or last) connection; null before the first connection.</summary>
-    public NodeDefinition? ConnectedNode => _supervisor.Session?.Connection.Node;
+    public NodeDefinition? ConnectedNode => _supervisor.Session?.Node;
 
     /// <summary>The options given at construction.</summary>
     public ClusterOptions Options => _options;

@@ -77,7 +77,7 @@ internal sealed partial class Publisher : IChannelHandler
             await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
             // Held here, not sent: a blocked connection that receives a publish stops being read by the broker,
             // which would stall acks and declarations too.
-            await _connection.WaitUntilUnblockedAsync(_connection.Options.BlockedPublishTimeout, cancellationToken)
+            await _connection.WaitUntilUnblockedAsync(_connection.Settings.BlockedPublishTimeout, cancellationToken)
                 .ConfigureAwait(false);
             // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
             // re-check a thousand of them would append at once, far past the high-water mark (and the writer's

@@ -17,8 +17,15 @@ internal sealed class ConnectionHarness
 {
     public ConnectionHarness()
     {
-        Connection = new AmqpConnection(NodeDefinition.Parse("amqp://guest:guest@127.0.0.1/"), new ClusterOptions(),
-            NullLogger.Instance);
+        Connection = new AmqpConnection(new ConnectionSettings
+        {
+            Host = "127.0.0.1",
+            Port = 5672,
+            VirtualHost = "/",
+            User = "guest",
+            Password = "guest",
+            AuthMechanisms = ["PLAIN"],
+        }, NullLogger.Instance);
         Connection.Writer.FrameMax = 131072;
         Connection.Writer.Start(Stream.Null, "bench writer");
         Channel = new AmqpChannel(Connection, 1, new NoHandler());

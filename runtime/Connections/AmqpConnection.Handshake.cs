@@ -30,17 +30,17 @@ internal sealed partial class AmqpConnection
 
         ServerProperties = start.ServerProperties;
         string offered = Wire.DecodeString(start.Mechanisms);
-        _mechanism = SaslMechanism.Choose(_node.AuthMechanisms, offered);
+        _mechanism = SaslMechanism.Choose(_settings.AuthMechanisms, offered);
         if (_mechanism is null)
         {
             Break(new AuthenticationFailedException(
                 $"The broker offers the SASL mechanisms '{offered}'; none of them is allowed by the node definition " +
-                $"({string.Join(", ", _node.AuthMechanisms)})."));
+                $"({string.Join(", ", _settings.AuthMechanisms)})."));
             return;
         }
 
         TryTransition(ConnectionState.AwaitingTune);
-        byte[] response = _mechanism.InitialResponse(_node.User, _node.Password);
+        byte[] response = _mechanism.InitialResponse(_settings.User, _settings.Password);
         _writer.WriteMethod(0, new ConnectionStartOk(BuildClientProperties(), _mechanism.Name, response, "en_US"));
     }
 
@@ -48,7 +48,7 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionSecure(ConnectionSecure.Reader secure)
     {
         RequireState(ConnectionState.AwaitingTune, ConnectionSecure.Name);
-        byte[] response = _mechanism!.ChallengeResponse(secure.Challenge, _node.User, _node.Password);
+        byte[] response = _mechanism!.ChallengeResponse(secure.Challenge, _settings.User, _settings.Password);
         _writer.WriteMethod(0, new ConnectionSecureOk(response));
     }
 
@@ -56,15 +56,15 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionTune(ConnectionTune.Reader tune)
     {
         RequireState(ConnectionState.AwaitingTune, ConnectionTune.Name);
-        ushort channelMax = (ushort)Negotiate(_node.ChannelMax, tune.ChannelMax);
-        uint frameMax = Negotiate(_node.FrameMax, tune.FrameMax);
+        ushort channelMax = (ushort)Negotiate(_settings.ChannelMax, tune.ChannelMax);
+        uint frameMax = Negotiate(_settings.FrameMax, tune.FrameMax);
         if (frameMax != 0 && frameMax < AmqpLimits.PreTuneFrameMax)
         {
             frameMax = AmqpLimits.PreTuneFrameMax;
         }
 
         // No heartbeat set: take the broker's proposal; 0 turns heartbeats off.
-        ushort heartbeat = _node.Heartbeat switch
+        ushort heartbeat = _settings.Heartbeat switch
         {
             null => tune.Heartbeat,
             0 => 0,
@@ -78,7 +78,7 @@ internal sealed partial class AmqpConnection
         TryTransition(ConnectionState.AwaitingOpenOk);
         _writer.WriteMethod(0, new ConnectionTuneOk(channelMax, frameMax, heartbeat));
         _writer.FrameMax = frameMax == 0 ? AmqpLimits.DefaultFrameMax : frameMax;
-        _writer.WriteMethod(0, new ConnectionOpen(_node.VirtualHost));
+        _writer.WriteMethod(0, new ConnectionOpen(_settings.VirtualHost));
         if (heartbeat > 0)
         {
             _ = Task.Run(() => HeartbeatLoopAsync(heartbeat));
@@ -94,7 +94,7 @@ internal sealed partial class AmqpConnection
     {
         RequireState(ConnectionState.AwaitingOpenOk, ConnectionOpenOk.Name);
         TryTransition(ConnectionState.Open);
-        LogOpened(_logger, _node.Host, _node.Port, _node.VirtualHost, FrameMax, ChannelMax, Heartbeat);
+        LogOpened(_logger, _settings.Host, _settings.Port, _settings.VirtualHost, FrameMax, ChannelMax, Heartbeat);
         _opened.TrySetResult();
     }
 
@@ -118,7 +118,7 @@ internal sealed partial class AmqpConnection
             ConnectionState.AwaitingStart or ConnectionState.AwaitingTune when code == (ushort)ReplyCode.AccessRefused =>
                 AuthenticationRejected(text),
             ConnectionState.AwaitingOpenOk => new AmqpException(code,
-                $"The broker refused to open virtual host '{_node.VirtualHost}': {text}", close.ClassId, close.MethodId),
+                $"The broker refused to open virtual host '{_settings.VirtualHost}': {text}", close.ClassId, close.MethodId),
             _ => new AmqpException(code, text, close.ClassId, close.MethodId),
         };
 
@@ -149,14 +149,14 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionBlocked(string reason)
     {
         Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
-        LogBlocked(_logger, _node.Host, reason);
+        LogBlocked(_logger, _settings.Host, reason);
         RaiseBlockedChanged(reason);
     }
 
     internal void OnConnectionUnblocked()
     {
         Interlocked.Exchange(ref _unblocked, null)?.TrySetResult();
-        LogUnblocked(_logger, _node.Host);
+        LogUnblocked(_logger, _settings.Host);
         RaiseBlockedChanged(null);
     }
 
@@ -178,7 +178,7 @@ internal sealed partial class AmqpConnection
         catch (TimeoutException ex)
         {
             throw new PublishBlockedException(
-                $"The broker {_node.Host}:{_node.Port} has blocked publishing (connection.blocked) for longer than " +
+                $"The broker {_settings.Host}:{_settings.Port} has blocked publishing (connection.blocked) for longer than " +
                 $"{timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s: the message was not sent.", ex);
         }
     }
@@ -212,7 +212,7 @@ internal sealed partial class AmqpConnection
     }
 
     private AuthenticationFailedException AuthenticationRejected(string? text) => new(
-        $"The broker {_node.Host}:{_node.Port} refused user '{_node.User}' (mechanism {_mechanism?.Name ?? "?"})" +
+        $"The broker {_settings.Host}:{_settings.Port} refused user '{_settings.User}' (mechanism {_mechanism?.Name ?? "?"})" +
         (text is null ? "." : ": " + text));
 
     private FieldTable BuildClientProperties()
@@ -235,12 +235,12 @@ internal sealed partial class AmqpConnection
             { "information", "CoolAmqp, an AMQP 0-9-1 client for RabbitMQ (a port of CoolAMQP)" },
             { "capabilities", capabilities },
         };
-        if (_options.Name is { Length: > 0 } name)
+        if (_settings.ConnectionName is { Length: > 0 } name)
         {
             properties["connection_name"] = name;
         }
 
-        if (_options.ExtraProperties is { } extra)
+        if (_settings.ExtraProperties is { } extra)
         {
             foreach (var pair in extra)
             {
@@ -267,7 +267,7 @@ internal sealed partial class AmqpConnection
                 if (now - Volatile.Read(ref _lastReadTicks) > 2 * intervalMs)
                 {
                     Break(new ConnectionDeadException(
-                        $"Nothing received from {_node.Host}:{_node.Port} for {2 * seconds} s (heartbeat {seconds} s)."));
+                        $"Nothing received from {_settings.Host}:{_settings.Port} for {2 * seconds} s (heartbeat {seconds} s)."));
                     return;
                 }
 

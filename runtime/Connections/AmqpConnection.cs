@@ -27,8 +27,7 @@ namespace CoolAmqp.Connections;
 internal sealed partial class AmqpConnection : IOutboundFrameObserver
 {
     private readonly object _stateSync = new();
-    private readonly NodeDefinition _node;
-    private readonly ClusterOptions _options;
+    private readonly ConnectionSettings _settings;
     private TaskCompletionSource? _unblocked;
     private readonly ILogger _logger;
     private readonly IFrameTracer? _tracer;
@@ -56,13 +55,12 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     private static long s_lastId;
 
-    public AmqpConnection(NodeDefinition node, ClusterOptions options, ILogger logger)
+    public AmqpConnection(ConnectionSettings settings, ILogger logger)
     {
         Id = Interlocked.Increment(ref s_lastId);
-        _node = node;
-        _options = options;
+        _settings = settings;
         _logger = logger;
-        _tracer = options.FrameTracer;
+        _tracer = settings.FrameTracer;
         _writer = new FrameWriter(AmqpLimits.WriteHighWater, OnWriterFault, _tracer is null ? null : this);
     }
 
@@ -72,8 +70,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     /// <summary>A number that tells this connection from every other of the process (never 0).</summary>
     public long Id { get; }
 
-    /// <summary>The node this connection goes to.</summary>
-    public NodeDefinition Node => _node;
+    /// <summary>What the connection was created with.</summary>
+    public ConnectionSettings Settings => _settings;
 
     /// <summary>The current state.</summary>
     public ConnectionState State
@@ -122,10 +120,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     internal ILogger Logger => _logger;
 
-    internal ClusterOptions Options => _options;
-
     /// <summary>How long a channel's request waits for its answer.</summary>
-    internal TimeSpan RpcTimeout => _options.RpcTimeout;
+    internal TimeSpan RpcTimeout => _settings.RpcTimeout;
 
     // ---- the state machine ----
 
@@ -151,7 +147,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             if (allowed)
             {
                 _state = to;
-                LogConnectionStateChanged(_logger, _node.Host, from, to);
+                LogConnectionStateChanged(_logger, _settings.Host, from, to);
             }
 
             return allowed;
@@ -178,14 +174,14 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException)
         {
             var dead = new ConnectionDeadException(
-                $"Could not connect to {_node.Host}:{_node.Port}: {ex.Message}", ex);
+                $"Could not connect to {_settings.Host}:{_settings.Port}: {ex.Message}", ex);
             Break(dead);
             throw dead;
         }
         catch (OperationCanceledException ex)
         {
             var dead = new ConnectionDeadException(
-                $"Connecting to {_node.Host}:{_node.Port} did not finish in time.", ex);
+                $"Connecting to {_settings.Host}:{_settings.Port} did not finish in time.", ex);
             Break(dead);
             throw dead;
         }
@@ -195,15 +191,15 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             throw Failure ?? new ConnectionDeadException("The connection was closed while connecting.");
         }
 
-        _writer.Start(_stream, $"CoolAmqp writer {_node.Host}:{_node.Port}", _socket);
+        _writer.Start(_stream, $"CoolAmqp writer {_settings.Host}:{_settings.Port}", _socket);
         _writer.WriteRaw(FrameEncoder.ProtocolHeader);
-        new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_node.Host}:{_node.Port}" }.Start();
+        new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_settings.Host}:{_settings.Port}" }.Start();
 
         using (cancellationToken.UnsafeRegister(static s =>
         {
             var self = (AmqpConnection)s!;
             self.Break(new ConnectionDeadException(
-                $"The handshake with {self._node.Host}:{self._node.Port} did not finish in time."));
+                $"The handshake with {self._settings.Host}:{self._settings.Port} did not finish in time."));
         }, this))
         {
             await _opened.Task.ConfigureAwait(false);
@@ -212,9 +208,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     private async Task<Stream> OpenStreamAsync(CancellationToken cancellationToken)
     {
-        IPAddress[] addresses = IPAddress.TryParse(_node.Host, out IPAddress? literal)
+        IPAddress[] addresses = IPAddress.TryParse(_settings.Host, out IPAddress? literal)
             ? [literal]
-            : await Dns.GetHostAddressesAsync(_node.Host, cancellationToken).ConfigureAwait(false);
+            : await Dns.GetHostAddressesAsync(_settings.Host, cancellationToken).ConfigureAwait(false);
         if (addresses.Length == 0)
         {
             throw new SocketException((int)SocketError.HostNotFound);
@@ -229,7 +225,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 // Blocking calls only, on a pool thread: one asynchronous operation would switch the socket to
                 // non-blocking mode for good, and the reader and writer threads' blocking calls would then be
                 // emulated over the runtime's epoll thread (a hop per read). Cancellation disposes the socket.
-                var endPoint = new IPEndPoint(address, _node.Port);
+                var endPoint = new IPEndPoint(address, _settings.Port);
                 using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
                 {
                     return await Task.Run(() => ConnectBlocking(socket, endPoint), CancellationToken.None)
@@ -265,10 +261,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         socket.Connect(endPoint);
         _socket = socket;
         Stream stream = new NetworkStream(socket, ownsSocket: true);
-        if (_node.UseTls)
+        if (_settings.UseTls)
         {
             var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-            ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = _node.Host });
+            ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = _settings.Host });
             stream = ssl;
         }
 
@@ -378,7 +374,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private Exception ClosedByPeer() => State is ConnectionState.AwaitingTune
         // Without authentication_failure_close a broker just drops the socket on bad credentials (spec 4.10.2).
         ? AuthenticationRejected(null)
-        : new ConnectionDeadException($"The broker {_node.Host}:{_node.Port} closed the connection.");
+        : new ConnectionDeadException($"The broker {_settings.Host}:{_settings.Port} closed the connection.");
 
     private void HandleFrame(in FrameHeader header, in ReadOnlySequence<byte> payload)
     {
@@ -505,7 +501,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         catch (Exception ex) when (ex is TimeoutException or ConnectionDeadException)
         {
-            LogCloseOkMissing(_logger, _node.Host, ex);
+            LogCloseOkMissing(_logger, _settings.Host, ex);
         }
 
         Terminate(new ConnectionDeadException("The connection was closed by the client."), graceful: true);
@@ -537,7 +533,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         Volatile.Write(ref _failure, reason);
         if (!graceful)
         {
-            LogBroken(_logger, _node.Host, reason.Message, reason);
+            LogBroken(_logger, _settings.Host, reason.Message, reason);
         }
 
         Exception channelFailure = AsChannelFailure(reason);

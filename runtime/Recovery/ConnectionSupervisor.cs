@@ -239,15 +239,34 @@ internal sealed partial class ConnectionSupervisor
         }
     }
 
+    private static ConnectionSettings SettingsFor(NodeDefinition node, ClusterOptions options) => new()
+    {
+        Host = node.Host,
+        Port = node.Port,
+        VirtualHost = node.VirtualHost,
+        User = node.User,
+        Password = node.Password,
+        AuthMechanisms = node.AuthMechanisms,
+        ChannelMax = node.ChannelMax,
+        FrameMax = node.FrameMax,
+        Heartbeat = node.Heartbeat,
+        UseTls = node.UseTls,
+        ConnectionName = options.Name,
+        ExtraProperties = options.ExtraProperties,
+        FrameTracer = options.FrameTracer,
+        RpcTimeout = options.RpcTimeout,
+        BlockedPublishTimeout = options.BlockedPublishTimeout,
+    };
+
     private async Task<Session> ConnectOnceAsync(NodeDefinition node, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var connection = new AmqpConnection(node, _options, _loggerFactory.CreateLogger<AmqpConnection>());
+        var connection = new AmqpConnection(SettingsFor(node, _options), _loggerFactory.CreateLogger<AmqpConnection>());
         connection.Terminated += OnTerminated;
-        connection.BlockedChanged += (blocked, reason) => _owner.OnBlockedChanged(blocked.Node, reason);
+        connection.BlockedChanged += (_, reason) => _owner.OnBlockedChanged(node, reason);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
-        return new Session(connection, _loggerFactory.CreateLogger<Publisher>());
+        return new Session(node, connection, _loggerFactory.CreateLogger<Publisher>());
     }
 
     // ---- losing it, and coming back ----

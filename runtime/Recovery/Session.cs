@@ -8,13 +8,17 @@ namespace CoolAmqp.Recovery;
 /// gets a new session, so nothing of a lost connection (a channel, a confirm tracker) is ever used on the next.</summary>
 internal sealed class Session
 {
-    public Session(AmqpConnection connection, ILogger publisherLogger)
+    public Session(NodeDefinition node, AmqpConnection connection, ILogger publisherLogger)
     {
+        Node = node;
         Connection = connection;
         Plain = new Publisher(connection, confirms: false, publisherLogger);
         Confirming = new Publisher(connection, confirms: true, publisherLogger);
         Rpc = new RpcChannel(connection);
     }
+
+    /// <summary>The node the connection goes to.</summary>
+    public NodeDefinition Node { get; }
 
     public AmqpConnection Connection { get; }
 
