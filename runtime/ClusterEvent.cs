@@ -42,6 +42,28 @@ public sealed class ConnectionLost : ClusterEvent
     public Exception? Reason { get; }
 }
 
+/// <summary>The broker cancelled a consumer (basic.cancel from the broker: its queue was deleted, or a mirrored or
+/// quorum queue's leader moved away). The consumer is <see cref="ConsumerState.Cancelled"/> and stays so: consume the
+/// queue again if it should go on. Its <see cref="ConsumerOptions.OnBrokerCancel"/> and
+/// <see cref="Consumer.BrokerCancelled"/> ran too.</summary>
+public sealed class ConsumerCancelledByBroker : ClusterEvent
+{
+    /// <summary>Reports a consumer cancelled by the broker.</summary>
+    /// <param name="consumer">The consumer.</param>
+    /// <param name="queueName">The name of the queue it consumed.</param>
+    public ConsumerCancelledByBroker(Consumer consumer, string queueName)
+    {
+        Consumer = consumer ?? throw new ArgumentNullException(nameof(consumer));
+        QueueName = queueName ?? throw new ArgumentNullException(nameof(queueName));
+    }
+
+    /// <summary>The consumer.</summary>
+    public Consumer Consumer { get; }
+
+    /// <summary>The queue it consumed.</summary>
+    public string QueueName { get; }
+}
+
 /// <summary>The broker blocked publishing on the cluster's connection (connection.blocked: a memory or disk alarm).
 /// RabbitMQ stops reading a connection that publishes during an alarm, so whatever the cluster sent after that waits
 /// in the socket; later publishes are held back in the cluster, and fail with <see cref="PublishBlockedException"/>

@@ -404,6 +404,7 @@ public sealed partial class Consumer : IChannelHandler
         {
             Invoke(_options.OnBrokerCancel, nameof(ConsumerOptions.OnBrokerCancel));
             RaiseEvent(BrokerCancelled, nameof(BrokerCancelled));
+            _cluster.PostEvent(new ConsumerCancelledByBroker(this, Queue.Name));
         }
 
         Invoke(_options.OnCancel, nameof(ConsumerOptions.OnCancel));

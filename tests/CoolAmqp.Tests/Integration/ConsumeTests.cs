@@ -302,6 +302,24 @@ public class ConsumeTests : SharedClusterFixture
     }
 
     [Test]
+    public async Task A_consumer_cancelled_by_the_broker_is_reported_in_the_event_stream()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        Queue queue = new(Broker.Unique("broker-cancel-event"));
+        var (consumer, ready) = cluster.Consume(queue, _ => { });
+        await ready;
+        await cluster.DeleteQueueAsync(queue);
+
+        ClusterEvent e = await cluster.DrainAsync(TimeSpan.FromSeconds(5));
+        Assert.That(e, Is.TypeOf<ConsumerCancelledByBroker>());
+        var cancelled = (ConsumerCancelledByBroker)e;
+        Assert.That(cancelled.Consumer, Is.SameAs(consumer));
+        Assert.That(cancelled.QueueName, Is.EqualTo(queue.Name));
+        Assert.That(consumer.State, Is.EqualTo(ConsumerState.Cancelled));
+        Assert.That(await cluster.DrainAsync(TimeSpan.FromMilliseconds(200)), Is.SameAs(NothingMuch.Instance), "reported once");
+    }
+
+    [Test]
     public async Task Exclusive_queue_of_another_connection_fails_first_time_when_asked_to()
     {
         string name = Broker.Unique("locked");
