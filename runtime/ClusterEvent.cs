@@ -42,6 +42,29 @@ public sealed class ConnectionLost : ClusterEvent
     public Exception? Reason { get; }
 }
 
+/// <summary>Plain publishes (without confirms) whose tasks had completed, because they were queued for the socket,
+/// never reached it: the connection broke first. They are the last <see cref="Count"/> plain publishes made on that
+/// connection before the loss (plain publishes keep their order), and they are lost: publish them again if they
+/// matter, or use confirms. Follows the <see cref="ConnectionLost"/> it belongs to. (Bytes that reached the socket can
+/// still be lost in the network; only confirms tell.)</summary>
+public sealed class PlainPublishesUnsent : ClusterEvent
+{
+    /// <summary>Reports plain publishes lost in the outbound buffer.</summary>
+    /// <param name="node">The node of the lost connection.</param>
+    /// <param name="count">How many.</param>
+    public PlainPublishesUnsent(NodeDefinition node, int count)
+    {
+        Node = node ?? throw new ArgumentNullException(nameof(node));
+        Count = count;
+    }
+
+    /// <summary>The node of the lost connection.</summary>
+    public NodeDefinition Node { get; }
+
+    /// <summary>How many plain publishes were lost.</summary>
+    public int Count { get; }
+}
+
 /// <summary>The broker cancelled a consumer (basic.cancel from the broker: its queue was deleted, or a mirrored or
 /// quorum queue's leader moved away). The consumer is <see cref="ConsumerState.Cancelled"/> and stays so: consume the
 /// queue again if it should go on. Its <see cref="ConsumerOptions.OnBrokerCancel"/> and

@@ -22,6 +22,7 @@ internal sealed partial class Publisher : IChannelHandler
     private readonly bool _confirms;
     private readonly ILogger _logger;
     private readonly ReopeningChannel _channel;
+    private readonly UnsentPublishes? _unsent;
 
     public Publisher(AmqpConnection connection, bool confirms, ILogger logger)
     {
@@ -29,6 +30,7 @@ internal sealed partial class Publisher : IChannelHandler
         _confirms = confirms;
         _logger = logger;
         _channel = new ReopeningChannel(connection, this, confirms ? SelectConfirmsAsync : null);
+        _unsent = confirms ? null : new UnsentPublishes();
     }
 
     /// <summary>Puts a new channel in confirm mode; its confirms are tracked for as long as it lives.</summary>
@@ -109,8 +111,8 @@ internal sealed partial class Publisher : IChannelHandler
         BasicProperties properties = message.Properties.ToWire();
         if (!_confirms)
         {
-            var none = default(NoHook);
-            bool appended = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref none);
+            var record = new UnsentHook(_unsent!);
+            bool appended = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref record);
             completion = default;
             return appended;
         }
@@ -145,6 +147,11 @@ internal sealed partial class Publisher : IChannelHandler
         completion = pending.AsValueTask(cancellationToken);
         return true;
     }
+
+    /// <summary>After the connection broke: how many plain publishes were appended and did not wholly reach the socket
+    /// (lost without their callers knowing: their tasks completed at the append). 0 in confirm mode, where every such
+    /// publish fails instead.</summary>
+    public int CountUnsentAfterBreak() => _unsent?.CountUnsent(_connection.Writer.SentTotal) ?? 0;
 
     /// <summary>Closes the channel (graceful shutdown); unconfirmed publishes fail.</summary>
     public Task CloseAsync() => _channel.CloseAsync();
@@ -186,11 +193,17 @@ internal sealed partial class Publisher : IChannelHandler
         Message = "The broker closed the publishing channel: {ReplyCode} {ReplyText}; publishes sent after the failing one were discarded by the broker")]
     private static partial void LogChannelError(ILogger logger, ushort replyCode, string replyText);
 
-    private struct NoHook : IPublishHook
+    private readonly struct UnsentHook : IPublishHook
     {
-        public readonly void BeforeAppend()
+        private readonly UnsentPublishes _unsent;
+
+        public UnsentHook(UnsentPublishes unsent) => _unsent = unsent;
+
+        public void BeforeAppend()
         {
         }
+
+        public void AfterAppend(long committedTotal, long sentTotal) => _unsent.Appended(committedTotal, sentTotal);
     }
 
     private readonly struct TrackHook : IPublishHook
@@ -205,5 +218,9 @@ internal sealed partial class Publisher : IChannelHandler
         }
 
         public void BeforeAppend() => _tracker.Add(_pending);
+
+        public void AfterAppend(long committedTotal, long sentTotal)
+        {
+        }
     }
 }

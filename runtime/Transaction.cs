@@ -90,5 +90,9 @@ public sealed class Transaction : IAsyncDisposable, IChannelHandler
         public readonly void BeforeAppend()
         {
         }
+
+        public readonly void AfterAppend(long committedTotal, long sentTotal)
+        {
+        }
     }
 }

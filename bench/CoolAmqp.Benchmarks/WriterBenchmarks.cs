@@ -75,5 +75,9 @@ public class WriterBenchmarks
         public readonly void BeforeAppend()
         {
         }
+
+        public readonly void AfterAppend(long committedTotal, long sentTotal)
+        {
+        }
     }
 }

@@ -38,6 +38,8 @@ internal sealed class FrameWriter
     private readonly IOutboundFrameObserver? _observer;
     private Stream? _stream;
     private long _buffered;
+    private long _committedTotal;
+    private long _sentTotal;
     private bool _flushRequested;
     private bool _stopRequested;
     private Exception? _fault;
@@ -84,6 +86,9 @@ internal sealed class FrameWriter
 
     /// <summary>Bytes appended and not yet handed to the socket.</summary>
     public long BufferedBytes => Volatile.Read(ref _buffered);
+
+    /// <summary>Bytes handed to the socket since the start (final once the writer failed and its loop stopped).</summary>
+    public long SentTotal => Interlocked.Read(ref _sentTotal);
 
     /// <summary>Whether the writer can no longer send (socket failed or connection broken).</summary>
     public bool IsFaulted => Volatile.Read(ref _fault) is not null;
@@ -241,6 +246,8 @@ internal sealed class FrameWriter
             {
                 WriteLargePublishLocked(writer, channel, in method, in properties, body, frameMax);
             }
+
+            beforeAppend.AfterAppend(_committedTotal, _sentTotal);
 
             inline = ClaimInlineLocked();
         }
@@ -436,6 +443,7 @@ internal sealed class FrameWriter
     private void CommitLocked(int bytes)
     {
         _buffered += bytes;
+        _committedTotal += bytes;
         _flushRequested = true;
     }
 
@@ -542,6 +550,7 @@ internal sealed class FrameWriter
         lock (_sync)
         {
             _buffered -= bytes;
+            _sentTotal += bytes;
             if (_drained is not null && _buffered <= _lowWater)
             {
                 drained = _drained;
@@ -609,4 +618,9 @@ internal interface IPublishHook
 {
     /// <summary>Called once per publish, under the writer lock, before its frames are appended.</summary>
     void BeforeAppend();
+
+    /// <summary>Called once per publish, under the writer lock, after its frames were appended.</summary>
+    /// <param name="committedTotal">Bytes appended since the start, this publish included: where it ends.</param>
+    /// <param name="sentTotal">Bytes written to the socket since the start.</param>
+    void AfterAppend(long committedTotal, long sentTotal);
 }

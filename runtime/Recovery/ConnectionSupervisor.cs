@@ -298,6 +298,13 @@ internal sealed partial class ConnectionSupervisor
         }
 
         _owner.OnConnectionLost(reason);
+        Session lost = _session!;
+        int unsent = lost.Plain.CountUnsentAfterBreak();
+        if (unsent > 0)
+        {
+            LogPlainPublishesUnsent(_logger, unsent, lost.Node.Host);
+            _owner.Post(new PlainPublishesUnsent(lost.Node, unsent));
+        }
         if (reconnect)
         {
             _ = Task.Run(() => ReconnectLoopAsync(Stopwatch.GetTimestamp()));
@@ -552,6 +559,10 @@ internal sealed partial class ConnectionSupervisor
     [LoggerMessage(EventId = 7004, Level = LogLevel.Information,
         Message = "Reconnected to {Host}:{Port} after {Attempts} attempts, {DowntimeMs:0} ms without a connection")]
     private static partial void LogReconnected(ILogger logger, string host, int port, int attempts, double downtimeMs);
+
+    [LoggerMessage(EventId = 7006, Level = LogLevel.Warning,
+        Message = "{Count} plain publishes had not reached the socket when the connection to {Host} broke: they are lost")]
+    private static partial void LogPlainPublishesUnsent(ILogger logger, int count, string host);
 
     [LoggerMessage(EventId = 7005, Level = LogLevel.Warning, Message = "Could not recover {What}: {Reason}")]
     private static partial void LogRecoveryStepFailed(ILogger logger, string what, string reason);

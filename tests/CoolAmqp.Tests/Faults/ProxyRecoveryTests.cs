@@ -197,4 +197,67 @@ public class ProxyRecoveryTests : FaultTest
             "a publish after recovery");
         Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "later" }), "the timed-out publish was never sent");
     }
+
+    [Test]
+    public async Task Plain_publishes_lost_in_the_outbound_buffer_are_counted_and_reported_and_the_unsent_ones_go_out_after_recovery()
+    {
+        const int count = 1000;
+        const int size = 32 * 1024;
+        await using Cluster cluster = await StartAsync();
+        await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
+            "a first confirmed publish");
+        // The plain publishing channel opens on first use: open it before the stall.
+        await Within(cluster.PublishAsync(new Message("warm plain"u8.ToArray()), routingKey: _queue).AsTask(), 5,
+            "a first plain publish");
+
+        // 32 MiB of plain publishes into a stalled link: the socket buffers and then the client's outbound buffer fill,
+        // and the rest wait for room.
+        _proxy.Stall();
+        var publishes = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            byte[] body = new byte[size];
+            BitConverter.TryWriteBytes(body, i);
+            publishes[i] = cluster.PublishAsync(new Message(body), routingKey: _queue).AsTask();
+        }
+
+        await Task.Delay(500, Deadline);
+        int appended = Array.FindAll(publishes, p => p.IsCompleted).Length;
+        Assert.That(appended, Is.LessThan(count), "the outbound buffer filled up and publishes wait for room");
+        _proxy.CutAll();
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        ClusterEvent next = await cluster.DrainAsync(TimeSpan.FromSeconds(5));
+        Assert.That(next, Is.TypeOf<PlainPublishesUnsent>(), "the loss is followed by the count of lost plain publishes");
+        var unsent = (PlainPublishesUnsent)next;
+        Assert.That(unsent.Count, Is.GreaterThan(0));
+        Assert.That(unsent.Node.Port, Is.EqualTo(_proxy.Port));
+
+        _proxy.Resume();
+        await Within(Task.WhenAll(publishes), 30, "the publishes that waited, after recovery");
+        await Within(cluster.PublishAsync(new Message("last"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 10,
+            "a confirmed publish behind them");
+
+        var present = new bool[count];
+        while (await cluster.GetAsync(new Queue(_queue), noAck: true) is { } message)
+        {
+            using (message)
+            {
+                if (message.Body.Length == size)
+                {
+                    present[BitConverter.ToInt32(message.Body.Span)] = true;
+                }
+            }
+        }
+
+        // What was lost is one run of publishes: those in the network (proxy, kernel buffers) and, last of it, the ones
+        // still in the client's buffer, which is what was reported. Everything after the run went out after recovery.
+        int first = Array.IndexOf(present, false);
+        int end = Array.IndexOf(present, true, Math.Max(first, 0));
+        Assert.That(first, Is.GreaterThanOrEqualTo(0), "something was lost in the cut");
+        end = end < 0 ? count : end;
+        Assert.That(Array.IndexOf(present, false, end), Is.EqualTo(-1), "nothing after the lost run is missing");
+        TestContext.Out.WriteLine($"{appended} appended before the cut; lost {first}..{end - 1} ({end - first}); reported {unsent.Count}");
+        Assert.That(unsent.Count, Is.LessThanOrEqualTo(end - first), "the count reports only publishes really lost");
+    }
 }
+
