@@ -196,6 +196,7 @@ start_cluster() {
     pids=()
     for name in "${names[@]:1}"; do ctl "$name@$HOST_SHORT" stop_app & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p"; done
+    log "stop_app done at $((SECONDS - began)) s"
     for name in "${names[@]:1}"; do
       # join_cluster logs errors about tables of nodes whose app is stopped; they mean nothing unless it fails.
       local out
@@ -206,6 +207,7 @@ start_cluster() {
         exit 1
       fi
     done
+    log "joined at $((SECONDS - began)) s"
     pids=()
     for name in "${names[@]:1}"; do ctl "$name@$HOST_SHORT" start_app & pids+=($!); done
     for p in "${pids[@]}"; do wait "$p"; done
