@@ -388,10 +388,13 @@ public class ClusterNodeTests
             int[] lost = [.. Enumerable.Range(0, count).Where(i => outcome[i] == 1 && consumed[i] == 0)];
             int duplicated = consumed.Count(c => c > 1);
             int failedButConsumed = Enumerable.Range(0, count).Count(i => outcome[i] == 2 && consumed[i] > 0);
-            TestContext.Progress.WriteLine(
+            string figures =
                 $"no-loss: published {count}, succeeded {succeeded}, failed {failed} ({string.Join(", ", failures.Select(f => $"{f.Key} {f.Value}"))}), " +
                 $"lost {lost.Length}, duplicated {duplicated}, failed but consumed {failedButConsumed}; {cuts} cuts (seed {seed}), " +
-                $"restarted {restarted} ({restartTimes}); publishing took {published.TotalSeconds:0.0} s, all {clock.Elapsed.TotalSeconds:0.0} s");
+                $"restarted {restarted} ({restartTimes}); publishing took {published.TotalSeconds:0.0} s, all {clock.Elapsed.TotalSeconds:0.0} s";
+            // Progress shows at once on the console; Out keeps it in the test's result (the TRX file).
+            TestContext.Progress.WriteLine(figures);
+            TestContext.Out.WriteLine(figures);
             Assert.That(lost, Is.Empty, "confirmed but never consumed (ids)");
             Assert.That(succeeded, Is.GreaterThan(0));
             Assert.That(clock.Elapsed, Is.LessThan(bound));
