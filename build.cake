@@ -1,7 +1,9 @@
 // CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Pack.
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
-// what they started afterwards, also on failure. Test also installs the reference spec (tools/reference-spec.sh).
+// what they started afterwards, also on failure. Test also starts a three-node cluster (unless COOLAMQP_CLUSTER and
+// COOLAMQP_CLUSTER_NODES name one), at the same time as the single node, and installs the reference spec
+// (tools/reference-spec.sh).
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
@@ -14,6 +16,8 @@ var solution = root.CombineWithFilePath("CoolAmqp.sln");
 var brokerScript = root.CombineWithFilePath("tools/broker.sh");
 var referenceSpecScript = root.CombineWithFilePath("tools/reference-spec.sh");
 var startedBroker = false;
+var startedCluster = false;
+const int ClusterSize = 3;
 
 // Runs a command with live output and fails the build on a non-zero exit code.
 void Run(string tool, string arguments, IDictionary<string, string> env = null)
@@ -39,20 +43,77 @@ IDictionary<string, string> StartBroker()
     }
     startedBroker = true;
     Run("bash", $"\"{brokerScript}\" start");
-    StartProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" env", RedirectStandardOutput = true }, out var lines);
+    ReadEnv("env", env);
+    return env;
+}
+
+// The lines NAME=VALUE a broker.sh command prints.
+void ReadEnv(string command, IDictionary<string, string> env)
+{
+    var code = StartProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" {command}", RedirectStandardOutput = true }, out var lines);
+    if (code != 0) throw new Exception($"broker.sh {command} exited with code {code}");
     foreach (var line in lines)
     {
         var eq = line.IndexOf('=');
         if (eq > 0) env[line.Substring(0, eq)] = line.Substring(eq + 1);
     }
-    return env;
+}
+
+// The single node (StartBroker) and, unless COOLAMQP_CLUSTER names one, a cluster of ClusterSize nodes, booted at the
+// same time; returns the environment of both.
+IDictionary<string, string> StartBrokerAndCluster()
+{
+    var configured = EnvironmentVariable("COOLAMQP_CLUSTER");
+    if (!string.IsNullOrEmpty(configured))
+    {
+        Information($"Using the cluster from COOLAMQP_CLUSTER: {Regex.Replace(configured, ":[^:@/,]*@", ":***@")}");
+        var env = StartBroker();
+        env["COOLAMQP_CLUSTER"] = configured;
+        var nodes = EnvironmentVariable("COOLAMQP_CLUSTER_NODES");
+        if (!string.IsNullOrEmpty(nodes)) env["COOLAMQP_CLUSTER_NODES"] = nodes;
+        return env;
+    }
+
+    // Installed first, so that the two starts below do not both install it.
+    Run("bash", $"\"{brokerScript}\" install");
+    startedCluster = true;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var cluster = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" cluster {ClusterSize}", WorkingDirectory = root });
+    IDictionary<string, string> started;
+    try
+    {
+        started = StartBroker();
+    }
+    finally
+    {
+        cluster.WaitForExit();
+    }
+
+    if (cluster.GetExitCode() != 0) throw new Exception($"broker.sh cluster {ClusterSize} exited with code {cluster.GetExitCode()}");
+    ReadEnv("env-cluster", started);
+    Information($"Brokers ready in {clock.Elapsed.TotalSeconds:0} s");
+    return started;
 }
 
 void StopBroker()
 {
     if (!startedBroker) return;
     startedBroker = false;
-    StartProcess("bash", $"\"{brokerScript}\" stop");
+    StartProcess("bash", $"\"{brokerScript}\" stop {EnvironmentVariable("COOLAMQP_NODE_NAME") ?? "coolamqp"}");
+}
+
+// Stops the single node and the cluster (whichever were started here) at the same time; waits for both.
+void StopBrokerAndCluster()
+{
+    IProcess cluster = null;
+    if (startedCluster)
+    {
+        startedCluster = false;
+        cluster = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" stop cluster", WorkingDirectory = root });
+    }
+
+    StopBroker();
+    cluster?.WaitForExit();
 }
 
 Task("Build").Does(() =>
@@ -69,7 +130,7 @@ Task("Test").IsDependentOn("Build").Does(() =>
     Exception failure = null;
     try
     {
-        var env = StartBroker();
+        var env = StartBrokerAndCluster();
         try
         {
             Run("dotnet", $"test \"{solution}\" -c {configuration} --no-build --logger trx --results-directory \"{results}\"", env);
@@ -81,7 +142,7 @@ Task("Test").IsDependentOn("Build").Does(() =>
     }
     finally
     {
-        StopBroker();
+        StopBrokerAndCluster();
     }
 
     // One plain summary line over every test assembly, read from the TRX files.

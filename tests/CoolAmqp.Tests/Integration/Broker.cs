@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
 using NUnit.Framework;
@@ -9,8 +10,10 @@ namespace CoolAmqp.Tests.Integration;
 
 /// <summary>
 /// The real RabbitMQ the integration tests run against: <c>COOLAMQP_BROKER</c> (an amqp:// URI) and
-/// <c>COOLAMQP_NODE</c> (the node name for <c>rabbitmqctl -n</c>), both set by the build's test target. The
-/// tests fail (never skip) without them. The broker is shared: every test uses names of its own.
+/// <c>COOLAMQP_NODE</c> (the node name for <c>rabbitmqctl -n</c>), both set by the build's test target; and a
+/// three-node cluster, <c>COOLAMQP_CLUSTER</c> (its nodes' URIs, comma-separated) and <c>COOLAMQP_CLUSTER_NODES</c>
+/// (their node names, in the same order). The tests fail (never skip) without them. The brokers are shared: every
+/// test uses names of its own.
 /// </summary>
 internal static class Broker
 {
@@ -27,6 +30,109 @@ internal static class Broker
 
     public static NodeDefinition Node(int? heartbeat = null) => new(Uri, heartbeat: heartbeat);
 
+    /// <summary>The URIs of the three-node cluster's nodes, in the order of <see cref="ClusterNodeNames"/>.</summary>
+    public static IReadOnlyList<string> ClusterUris => List(
+        "COOLAMQP_CLUSTER",
+        "the URIs of a three-node RabbitMQ cluster, comma-separated. Run the tests through the build " +
+        "(dotnet cake --target=Test), or start one with tools/broker.sh cluster 3 and export what tools/broker.sh env-cluster prints");
+
+    /// <summary>The node names (for <c>rabbitmqctl -n</c>) of the cluster's nodes, in the order of <see cref="ClusterUris"/>.</summary>
+    public static IReadOnlyList<string> ClusterNodeNames
+    {
+        get
+        {
+            string[] names = List(
+                "COOLAMQP_CLUSTER_NODES",
+                "the node names of the COOLAMQP_CLUSTER nodes, comma-separated, in the same order; tools/broker.sh env-cluster prints them");
+            int uris = ClusterUris.Count;
+            return names.Length == uris
+                ? names
+                : throw new AssertionException($"COOLAMQP_CLUSTER_NODES names {names.Length} nodes, COOLAMQP_CLUSTER {uris}.");
+        }
+    }
+
+    /// <summary>The cluster's nodes, in the order of <see cref="ClusterNodeNames"/>.</summary>
+    public static NodeDefinition[] ClusterNodes(int? heartbeat = null) =>
+        [.. ClusterUris.Select(uri => new NodeDefinition(uri, heartbeat: heartbeat))];
+
+    /// <summary>The node name of one of <see cref="ClusterNodes"/> (by its host and port).</summary>
+    public static string ClusterNodeName(NodeDefinition node)
+    {
+        NodeDefinition[] nodes = ClusterNodes();
+        for (int i = 0; i < nodes.Length; i++)
+        {
+            if (nodes[i].Host == node.Host && nodes[i].Port == node.Port)
+            {
+                return ClusterNodeNames[i];
+            }
+        }
+
+        throw new AssertionException($"{node.Host}:{node.Port} is not a node of COOLAMQP_CLUSTER.");
+    }
+
+    private static string[] List(string variable, string what) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+            ? value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : throw new AssertionException($"{variable} is not set: it names {what}.");
+
+    /// <summary>Stops the RabbitMQ application on a cluster node (its Erlang VM stays up): its clients are
+    /// disconnected, its listener closes, the other nodes see it down.</summary>
+    public static Task StopAppAsync(string node) => CtlOnAsync(node, "stop_app");
+
+    /// <summary>Starts the RabbitMQ application of a cluster node again and waits until it has booted.</summary>
+    public static async Task StartAppAsync(string node)
+    {
+        await CtlOnAsync(node, "start_app");
+        await CtlOnAsync(node, "await_startup");
+    }
+
+    /// <summary>The nodes whose RabbitMQ application runs, as <paramref name="node"/>'s cluster_status reports them.</summary>
+    public static async Task<List<string>> RunningNodesAsync(string node)
+    {
+        using JsonDocument status = JsonDocument.Parse(await CtlOnAsync(node, "cluster_status", "--formatter", "json"));
+        return [.. status.RootElement.GetProperty("running_nodes").EnumerateArray().Select(n => n.GetString()!)];
+    }
+
+    /// <summary>Waits until every cluster node runs again, as each of them sees it; fails the test otherwise.</summary>
+    public static async Task WaitForFullClusterAsync(TimeSpan timeout)
+    {
+        IReadOnlyList<string> nodes = ClusterNodeNames;
+        var clock = Stopwatch.StartNew();
+        string last = "";
+        while (clock.Elapsed < timeout)
+        {
+            bool full = true;
+            foreach (string node in nodes)
+            {
+                try
+                {
+                    List<string> running = await RunningNodesAsync(node);
+                    if (!nodes.All(running.Contains))
+                    {
+                        full = false;
+                        last = $"{node} sees {string.Join(", ", running)} running";
+                        break;
+                    }
+                }
+                catch (InvalidOperationException ex)
+                {
+                    full = false;
+                    last = ex.Message;
+                    break;
+                }
+            }
+
+            if (full)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+
+        throw new AssertionException($"The cluster did not have all of {string.Join(", ", nodes)} running within {timeout.TotalSeconds:0} s: {last}");
+    }
+
     /// <summary>A name no other test (or helper sharing the broker) uses.</summary>
     public static string Unique(string what) => $"coolamqp-test-{what}-{Guid.NewGuid():N}";
 
@@ -38,8 +144,11 @@ internal static class Broker
         return cluster;
     }
 
-    /// <summary>Runs <c>rabbitmqctl -q -n NODE args</c> and returns its standard output.</summary>
-    public static async Task<string> CtlAsync(params string[] args)
+    /// <summary>Runs <c>rabbitmqctl -q -n NODE args</c> on the single node and returns its standard output.</summary>
+    public static Task<string> CtlAsync(params string[] args) => CtlOnAsync(NodeName, args);
+
+    /// <summary>Runs <c>rabbitmqctl -q -n <paramref name="node"/> args</c> and returns its standard output.</summary>
+    public static async Task<string> CtlOnAsync(string node, params string[] args)
     {
         var start = new ProcessStartInfo("rabbitmqctl")
         {
@@ -49,7 +158,7 @@ internal static class Broker
         };
         start.ArgumentList.Add("-q");
         start.ArgumentList.Add("-n");
-        start.ArgumentList.Add(NodeName);
+        start.ArgumentList.Add(node);
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -62,7 +171,7 @@ internal static class Broker
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"rabbitmqctl {string.Join(' ', args)} exited with {process.ExitCode}: {await error}");
+                $"rabbitmqctl -n {node} {string.Join(' ', args)} exited with {process.ExitCode}: {await error}");
         }
 
         return await output;
