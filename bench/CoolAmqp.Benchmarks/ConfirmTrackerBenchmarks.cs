@@ -16,6 +16,7 @@ public class ConfirmTrackerBenchmarks
 {
     private const int Outstanding = 1000;
     private const int AckEvery = 100;
+    private static readonly Message Published = new("bench"u8.ToArray());
 
     private readonly ConfirmTracker _tracker = new();
     private readonly ValueTask[] _pending = new ValueTask[Outstanding];
@@ -30,7 +31,7 @@ public class ConfirmTrackerBenchmarks
     {
         for (int i = 0; i < Outstanding; i++)
         {
-            PendingConfirm pending = PendingConfirm.Rent("", "bench", Mandatory);
+            PendingConfirm pending = PendingConfirm.Rent(Published, "", "bench", Mandatory);
             _tracker.Add(pending);
 #pragma warning disable CA2012 // A window of pending publishes, each consumed exactly once below.
             _pending[i] = pending.AsValueTask(default);
