@@ -335,7 +335,9 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     /// on basic.ack and fails with <see cref="MessageNackedException"/> on basic.nack.</param>
     /// <param name="mandatory">Ask the broker to return the message if no queue takes it; the task then fails
     /// with <see cref="MessageReturnedException"/>. A mandatory publish always waits for its confirm, even
-    /// without <paramref name="confirm"/>, since that is when the broker tells.</param>
+    /// without <paramref name="confirm"/>, since that is when the broker tells: the return comes before the ack,
+    /// and is matched to its publish by the order of the two (README, "Mandatory publishes and returns"). If the
+    /// channel closes between the return and the ack, the task fails with the channel's error instead.</param>
     /// <param name="cancellationToken">Stops waiting (the message may still be published).</param>
     /// <returns>Without confirms: completes once the message is queued for the socket (at once unless the
     /// outbound buffer is full). With confirms: completes when the broker confirms.</returns>

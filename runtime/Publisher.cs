@@ -34,11 +34,11 @@ internal sealed partial class Publisher : IChannelHandler
     }
 
     /// <summary>Puts a new channel in confirm mode; its confirms are tracked for as long as it lives.</summary>
-    private static async Task SelectConfirmsAsync(AmqpChannel channel)
+    private async Task SelectConfirmsAsync(AmqpChannel channel)
     {
         await channel.CallAsync(new ConfirmSelect(false), ConfirmSelectOk.CommandIdValue, 0, CancellationToken.None)
             .ConfigureAwait(false);
-        channel.Confirms = new ConfirmTracker();
+        channel.Confirms = new ConfirmTracker(LogUnmatchedReturn);
     }
 
     /// <summary>Publishes at once if nothing needs waiting for: the channel is open, flow is on, the broker does not
@@ -124,7 +124,7 @@ internal sealed partial class Publisher : IChannelHandler
             return false;
         }
 
-        PendingConfirm pending = PendingConfirm.Rent(exchange, routingKey, mandatory);
+        PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory);
         var hook = new TrackHook(tracker, pending);
         bool added;
         try
@@ -166,9 +166,11 @@ internal sealed partial class Publisher : IChannelHandler
 
     void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
     {
-        if (TrackerOf(channel)?.MarkReturned(returned) != true)
+        // In confirm mode the return is held until its publish's ack, which fails that publish (ConfirmTracker).
+        // Without confirms nobody waits for the outcome: the log is the only place a return can go.
+        if (TrackerOf(channel)?.Returned(returned) != true)
         {
-            LogUnmatchedReturn(_logger, returned.Exchange, returned.RoutingKey, returned.ReplyCode, returned.ReplyText);
+            LogUnmatchedReturn(returned);
         }
     }
 
@@ -184,6 +186,9 @@ internal sealed partial class Publisher : IChannelHandler
     }
 
     private ConfirmTracker? TrackerOf(AmqpChannel channel) => _channel.IsCurrent(channel) ? channel.Confirms : null;
+
+    private void LogUnmatchedReturn(ReturnedMessage returned) =>
+        LogUnmatchedReturn(_logger, returned.Exchange, returned.RoutingKey, returned.ReplyCode, returned.ReplyText);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
         Message = "basic.return for exchange '{Exchange}' routing key '{RoutingKey}' ({ReplyCode} {ReplyText}) matches no pending mandatory publish")]

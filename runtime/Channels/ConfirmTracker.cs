@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace CoolAmqp.Channels;
 
@@ -7,13 +8,51 @@ namespace CoolAmqp.Channels;
 /// number (RabbitMQ's confirm extension: the n-th publish after confirm.select has delivery tag n; an ack or
 /// nack with multiple set covers every tag up to and including its own). Thread-safe.
 /// </summary>
+/// <remarks>
+/// <para>A basic.return carries no delivery tag, so it is matched to its publish by the order in which RabbitMQ
+/// (3.x, <c>rabbit_channel</c>) writes frames on a channel:</para>
+/// <list type="number">
+/// <item>The broker handles a channel's publishes one at a time, in order. For a mandatory publish that routes
+/// nowhere it writes basic.return at once and records the publish as confirmed; after every publish it flushes
+/// the confirms recorded so far. So returns come in publish order, and a return is followed by the confirms of
+/// its flush before anything of a later publish.</item>
+/// <item>A flush is one basic.ack with multiple set up to the highest confirmed tag below the oldest tag still
+/// unconfirmed (or refused in the same flush), then single acks for the rest, ascending, then the nacks. The
+/// returned publish is the highest tag of its flush (later publishes are not handled yet), so its ack always
+/// carries its own delivery tag: it is either that multiple ack's tag or one of the single acks, never a lower
+/// tag that a multiple ack covers, and never a nack.</item>
+/// </list>
+/// <para>So a return is held until an ack arrives whose own tag is an unconfirmed mandatory publish to the same
+/// exchange and routing key, above the tag of the last matched return; that publish then fails with
+/// <see cref="MessageReturnedException"/> and every other publish the ack covers succeeds. One case stays open:
+/// when the broker could not use a multiple ack (an older publish is still unconfirmed by its queue), the same
+/// flush may first single-ack another mandatory publish to the same exchange and routing key that was routed.
+/// Only when such a later candidate is pending does the tracker look at content: the publish whose body and
+/// properties equal the returned message's is the returned one (if several do, they are identical messages and
+/// the oldest is taken; if none does, the oldest candidate is).</para>
+/// <para>A held return whose publish the broker never confirms (the channel closes first) is dropped: that
+/// publish fails with the channel's error, like every publish not confirmed before the channel closed.</para>
+/// </remarks>
 internal sealed class ConfirmTracker
 {
     private readonly object _sync = new();
+    private readonly Action<ReturnedMessage>? _unmatched;
     private PendingConfirm?[] _ring = new PendingConfirm?[64];
     private ulong _oldest = 1;
     private ulong _next = 1;
+    private ulong _lastReturned;
     private Exception? _failure;
+
+    // basic.returns whose publish has not been confirmed yet, oldest first; created at the first return.
+    private List<ReturnedMessage>? _held;
+
+    /// <summary>Creates an empty tracker.</summary>
+    /// <param name="unmatched">Told (outside the tracker's lock) of a held return dropped because no pending
+    /// publish can be it any more; a return that matches nothing at all is reported by <see cref="Returned"/>.</param>
+    public ConfirmTracker(Action<ReturnedMessage>? unmatched = null)
+    {
+        _unmatched = unmatched;
+    }
 
     /// <summary>Number of publishes not confirmed yet.</summary>
     public int Count
@@ -23,6 +62,18 @@ internal sealed class ConfirmTracker
             lock (_sync)
             {
                 return (int)(_next - _oldest);
+            }
+        }
+    }
+
+    /// <summary>Number of basic.returns waiting for their publish's confirm.</summary>
+    public int HeldReturns
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _held?.Count ?? 0;
             }
         }
     }
@@ -55,30 +106,25 @@ internal sealed class ConfirmTracker
     /// <summary>basic.nack from the broker.</summary>
     public void Nack(ulong deliveryTag, bool multiple) => Resolve(deliveryTag, multiple, nack: true);
 
-    /// <summary>A basic.return arrived: mark the earliest unconfirmed mandatory publish to the same exchange and
-    /// routing key (the broker returns a message before it confirms it, and handles a channel's publishes in
-    /// order). Returns false when none matches.</summary>
-    public bool MarkReturned(ReturnedMessage returned)
+    /// <summary>A basic.return arrived: hold it until the ack of its publish tells which one it was (see the
+    /// remarks on the class).</summary>
+    /// <returns>False when no pending mandatory publish to its exchange and routing key can be it (nothing is held).</returns>
+    public bool Returned(ReturnedMessage returned)
     {
         lock (_sync)
         {
-            for (ulong sequence = _oldest; sequence < _next; sequence++)
+            if (!HasCandidate(returned, _lastReturned + 1))
             {
-                PendingConfirm? pending = _ring[Index(sequence)];
-                if (pending is { Mandatory: true, Returned: null } &&
-                    string.Equals(pending.Exchange, returned.Exchange, StringComparison.Ordinal) &&
-                    string.Equals(pending.RoutingKey, returned.RoutingKey, StringComparison.Ordinal))
-                {
-                    pending.Returned = returned;
-                    return true;
-                }
+                return false;
             }
 
-            return false;
+            (_held ??= new List<ReturnedMessage>(2)).Add(returned);
+            return true;
         }
     }
 
-    /// <summary>Fails everything pending (the channel or the connection closed) and refuses later adds.</summary>
+    /// <summary>Fails everything pending (the channel or the connection closed) and refuses later adds. Held
+    /// returns are dropped: their publishes fail like the others.</summary>
     /// <param name="reason">Why. A <see cref="ConnectionDeadException"/> (the link, not the broker, ended the channel)
     /// fails each publish with a <see cref="PublishOutcomeUnknownException"/> of its own, naming it; anything else
     /// (the broker's channel error) fails them all with <paramref name="reason"/> itself.</param>
@@ -87,6 +133,7 @@ internal sealed class ConfirmTracker
         lock (_sync)
         {
             _failure ??= reason;
+            _held?.Clear();
             for (ulong sequence = _oldest; sequence < _next; sequence++)
             {
                 ref PendingConfirm? slot = ref _ring[Index(sequence)];
@@ -106,6 +153,7 @@ internal sealed class ConfirmTracker
 
     private void Resolve(ulong deliveryTag, bool multiple, bool nack)
     {
+        List<ReturnedMessage>? dropped = null;
         lock (_sync)
         {
             if (deliveryTag >= _next || deliveryTag < _oldest)
@@ -114,6 +162,8 @@ internal sealed class ConfirmTracker
                 return;
             }
 
+            // Only the frame's own tag can be a returned publish, and only on an ack (class remarks).
+            ReturnedMessage? returned = !nack && _held is { Count: > 0 } ? TakeReturnOf(deliveryTag) : null;
             ulong from = multiple ? _oldest : deliveryTag;
             for (ulong sequence = from; sequence <= deliveryTag; sequence++)
             {
@@ -128,7 +178,7 @@ internal sealed class ConfirmTracker
                     slot.TryFail(new MessageNackedException(
                         $"The broker refused responsibility for the message (basic.nack, delivery tag {sequence})."));
                 }
-                else if (slot.Returned is { } returned)
+                else if (sequence == deliveryTag && returned is not null)
                 {
                     slot.TryFail(new MessageReturnedException(returned.ReplyCode, returned.ReplyText,
                         returned.Exchange, returned.RoutingKey));
@@ -146,8 +196,114 @@ internal sealed class ConfirmTracker
             {
                 _oldest++;
             }
+
+            if (_held is { Count: > 0 })
+            {
+                dropped = DropStaleReturns();
+            }
+        }
+
+        if (dropped is not null && _unmatched is not null)
+        {
+            foreach (ReturnedMessage stale in dropped)
+            {
+                _unmatched(stale);
+            }
         }
     }
+
+    /// <summary>The held return that belongs to the publish with tag <paramref name="tag"/>, which an ack is about
+    /// to confirm, removed from the held list; null when that publish was not returned.</summary>
+    private ReturnedMessage? TakeReturnOf(ulong tag)
+    {
+        PendingConfirm? pending = _ring[Index(tag)];
+        if (pending is not { Mandatory: true } || tag <= _lastReturned)
+        {
+            return null;
+        }
+
+        List<ReturnedMessage> held = _held!;
+        for (int i = 0; i < held.Count; i++)
+        {
+            ReturnedMessage returned = held[i];
+            if (SameDestination(pending, returned) && IsReturnOf(tag, pending, returned))
+            {
+                held.RemoveAt(i);
+                _lastReturned = tag;
+                return returned;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether <paramref name="returned"/> is the return of <paramref name="pending"/> (tag
+    /// <paramref name="tag"/>, same exchange and routing key), given that its ack arrived now.</summary>
+    private bool IsReturnOf(ulong tag, PendingConfirm pending, ReturnedMessage returned)
+    {
+        if (!HasCandidate(returned, tag + 1))
+        {
+            // The acks between a return and its publish's ack are of the same flush, ascending up to that
+            // publish: it is this one or a later one, and no later one can be it.
+            return true;
+        }
+
+        // A later mandatory publish to the same place is pending too and the order cannot tell them apart: the
+        // content can (rare: see the class remarks).
+        if (returned.IsCopyOf(pending.Message))
+        {
+            return true;
+        }
+
+        for (ulong sequence = tag + 1; sequence < _next; sequence++)
+        {
+            PendingConfirm? later = _ring[Index(sequence)];
+            if (later is { Mandatory: true } && SameDestination(later, returned) && returned.IsCopyOf(later.Message))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether an unconfirmed mandatory publish to the exchange and routing key of
+    /// <paramref name="returned"/> has a tag at or above <paramref name="from"/>.</summary>
+    private bool HasCandidate(ReturnedMessage returned, ulong from)
+    {
+        for (ulong sequence = Math.Max(from, _oldest); sequence < _next; sequence++)
+        {
+            PendingConfirm? pending = _ring[Index(sequence)];
+            if (pending is { Mandatory: true } && SameDestination(pending, returned))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Removes the held returns no pending publish can be any more (with RabbitMQ this does not happen:
+    /// a return's ack follows it).</summary>
+    private List<ReturnedMessage>? DropStaleReturns()
+    {
+        List<ReturnedMessage> held = _held!;
+        List<ReturnedMessage>? dropped = null;
+        for (int i = 0; i < held.Count; i++)
+        {
+            if (!HasCandidate(held[i], _lastReturned + 1))
+            {
+                (dropped ??= []).Add(held[i]);
+                held.RemoveAt(i--);
+            }
+        }
+
+        return dropped;
+    }
+
+    private static bool SameDestination(PendingConfirm pending, ReturnedMessage returned) =>
+        string.Equals(pending.Exchange, returned.Exchange, StringComparison.Ordinal) &&
+        string.Equals(pending.RoutingKey, returned.RoutingKey, StringComparison.Ordinal);
 
     private int Index(ulong sequence) => (int)(sequence & (ulong)(_ring.Length - 1));
 

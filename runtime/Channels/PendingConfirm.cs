@@ -29,7 +29,7 @@ internal sealed class PendingConfirm : IValueTaskSource
     /// <summary>Sequence number on the channel (the broker's delivery tag for confirms).</summary>
     public ulong Sequence { get; set; }
 
-    /// <summary>Exchange published to (matches a basic.return to its publish).</summary>
+    /// <summary>Exchange published to (a basic.return names it).</summary>
     public string Exchange { get; private set; } = string.Empty;
 
     /// <summary>Routing key published with.</summary>
@@ -38,11 +38,16 @@ internal sealed class PendingConfirm : IValueTaskSource
     /// <summary>Whether the publish was mandatory (only those can come back).</summary>
     public bool Mandatory { get; private set; }
 
-    /// <summary>Set when a basic.return arrived for this publish; its ack then fails it.</summary>
-    public ReturnedMessage? Returned { get; set; }
+    /// <summary>The published message, kept for a mandatory publish only: when the order of frames cannot tell
+    /// which of two such publishes a basic.return belongs to, their content can (see <see cref="ConfirmTracker"/>).</summary>
+    public Message? Message { get; private set; }
 
     /// <summary>A cleared instance, held by both parties.</summary>
-    public static PendingConfirm Rent(string exchange, string routingKey, bool mandatory)
+    /// <param name="message">The message published.</param>
+    /// <param name="exchange">Exchange published to.</param>
+    /// <param name="routingKey">Routing key published with.</param>
+    /// <param name="mandatory">Whether the publish is mandatory.</param>
+    public static PendingConfirm Rent(Message message, string exchange, string routingKey, bool mandatory)
     {
         if (Pool.TryDequeue(out PendingConfirm? pending))
         {
@@ -56,7 +61,7 @@ internal sealed class PendingConfirm : IValueTaskSource
         pending.Exchange = exchange;
         pending.RoutingKey = routingKey;
         pending.Mandatory = mandatory;
-        pending.Returned = null;
+        pending.Message = mandatory ? message : null;
         pending._completed = 0;
         pending._holders = 2;
         return pending;
@@ -132,7 +137,7 @@ internal sealed class PendingConfirm : IValueTaskSource
         }
 
         _core.Reset();
-        Returned = null;
+        Message = null;
         if (Interlocked.Increment(ref _pooled) <= MaxPooled)
         {
             Pool.Enqueue(this);

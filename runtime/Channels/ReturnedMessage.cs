@@ -1,4 +1,5 @@
 using System;
+using CoolAmqp.Framing;
 
 namespace CoolAmqp.Channels;
 
@@ -27,4 +28,21 @@ internal sealed class ReturnedMessage
     public MessageProperties Properties { get; }
 
     public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>Whether this is what publishing <paramref name="published"/> sends: the same body bytes and the
+    /// same properties once encoded and decoded again (a timestamp loses its fraction of a second on the wire).
+    /// Only for telling apart two pending publishes a return could belong to, so it may allocate.</summary>
+    /// <param name="published">The message published; null never matches.</param>
+    public bool IsCopyOf(Message? published)
+    {
+        if (published is null || !published.Body.Span.SequenceEqual(Body.Span))
+        {
+            return false;
+        }
+
+        BasicProperties wire = published.Properties.ToWire();
+        byte[] encoded = new byte[wire.GetSize()];
+        wire.WriteTo(encoded);
+        return MessageProperties.FromWire(encoded).Equals(Properties);
+    }
 }

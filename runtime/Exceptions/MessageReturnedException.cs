@@ -5,7 +5,8 @@ namespace CoolAmqp;
 
 /// <summary>
 /// A message published with the <c>mandatory</c> flag could not be routed to any queue, and the broker
-/// sent it back with <c>basic.return</c> (typically 312 NO_ROUTE).
+/// sent it back with <c>basic.return</c> (typically 312 NO_ROUTE). The publish fails with it at the confirm that
+/// follows the return; a channel that closes in between fails it with the channel's error instead.
 /// </summary>
 public sealed class MessageReturnedException : Exception
 {

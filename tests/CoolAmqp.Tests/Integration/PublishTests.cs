@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using CoolAmqp.Framing;
 using NUnit.Framework;
@@ -101,6 +102,99 @@ public class PublishTests : SharedClusterFixture
         }
 
         Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(50));
+    }
+
+    /// <summary>A headers exchange with one binding, to a durable queue, for messages with header route=yes. Such an
+    /// exchange routes by headers and ignores the routing key: publishes with the same key route differently without
+    /// a binding changing between them. The queue is durable and the messages persistent, so the queue confirms a
+    /// routed message only once it is on disk, well after the broker returned an unroutable one published next.</summary>
+    private async Task<(Exchange Exchange, Queue Queue)> DeclareHeadersRouteAsync(string what)
+    {
+        var exchange = new Exchange(Broker.Unique(what), ExchangeType.Headers, autoDelete: true);
+        await SharedCluster.DeclareAsync(exchange);
+        var queue = new Queue(Broker.Unique(what), durable: true, exchange: exchange,
+            bindArguments: new FieldTable { { "x-match", "all" }, { "route", "yes" } });
+        await SharedCluster.DeclareAsync(queue);
+        return (exchange, queue);
+    }
+
+    private static Message HeadersMessage(string body, bool routes) => new(body, new MessageProperties
+    {
+        Headers = new FieldTable { { "route", routes ? "yes" : "no" } },
+        DeliveryMode = DeliveryModes.Persistent,
+    });
+
+    [Test]
+    public async Task Of_two_mandatory_publishes_in_flight_to_one_key_only_the_unroutable_one_fails([Values] bool routedFirst)
+    {
+        // Both are in flight together. With the routed one first, its queue has not confirmed it when the broker
+        // returns the second: matching the return to the oldest pending publish to that key would fail the wrong one.
+        var (exchange, queue) = await DeclareHeadersRouteAsync("return-pair");
+        try
+        {
+            Message routed = HeadersMessage("routed", routes: true);
+            Message unroutable = HeadersMessage("unroutable", routes: false);
+            Task first = SharedCluster.PublishAsync(routedFirst ? routed : unroutable, exchange, "same-key", mandatory: true).AsTask();
+            Task second = SharedCluster.PublishAsync(routedFirst ? unroutable : routed, exchange, "same-key", mandatory: true).AsTask();
+            (Task routedPublish, Task returnedPublish) = routedFirst ? (first, second) : (second, first);
+
+            var error = Assert.ThrowsAsync<MessageReturnedException>(async () => await returnedPublish);
+            Assert.Multiple(() =>
+            {
+                Assert.That(error!.ReplyCode, Is.EqualTo(312), "NO_ROUTE");
+                Assert.That(error.Exchange, Is.EqualTo(exchange.Name));
+                Assert.That(error.RoutingKey, Is.EqualTo("same-key"));
+            });
+            await routedPublish;
+
+            using ReceivedMessage? kept = await SharedCluster.GetAsync(queue);
+            Assert.That(kept?.Body.ToArray(), Is.EqualTo("routed"u8.ToArray()));
+            Assert.That(await SharedCluster.GetAsync(queue), Is.Null, "nothing else reached the queue");
+        }
+        finally
+        {
+            await SharedCluster.DeleteQueueAsync(queue);
+        }
+    }
+
+    [Test]
+    public async Task Mandatory_publishes_in_flight_to_one_key_that_route_differently_each_get_their_own_outcome()
+    {
+        // 200 publishes with one body and one key, routed or not by their headers in an irregular pattern: only
+        // the headers tell a returned message from a routed one that is acked in the same flush.
+        var (exchange, queue) = await DeclareHeadersRouteAsync("return-many");
+        try
+        {
+            const int Count = 200;
+            var routes = new bool[Count];
+            var pending = new Task[Count];
+            for (int i = 0; i < Count; i++)
+            {
+                routes[i] = i % 3 != 1 && i % 7 != 5;
+                pending[i] = SharedCluster.PublishAsync(HeadersMessage("same", routes[i]), exchange, "same-key", mandatory: true).AsTask();
+            }
+
+            var outcomes = new List<string>();
+            for (int i = 0; i < Count; i++)
+            {
+                try
+                {
+                    await pending[i];
+                    outcomes.Add("routed");
+                }
+                catch (MessageReturnedException)
+                {
+                    outcomes.Add("returned");
+                }
+            }
+
+            Assert.That(outcomes, Is.EqualTo(routes.Select(r => r ? "routed" : "returned")));
+            Assert.That((await SharedCluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(routes.Count(r => r)));
+        }
+        finally
+        {
+            await SharedCluster.DeleteQueueAsync(queue);
+        }
     }
 
     [Test]
