@@ -271,7 +271,9 @@ internal sealed partial class AmqpConnection
                     return;
                 }
 
-                if (now - _writer.LastWriteTicks >= intervalMs / 2)
+                // Idle for most of a tick: a heartbeat now. (Asking for a whole half interval would skip every
+                // other tick, the last write being a heartbeat sent a tick ago, a little less than half an interval.)
+                if (now - _writer.LastWriteTicks >= intervalMs / 4)
                 {
                     _writer.WriteHeartbeat();
                 }
