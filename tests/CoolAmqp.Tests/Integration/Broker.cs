@@ -144,6 +144,30 @@ internal static class Broker
         return cluster;
     }
 
+    /// <summary>Events until one of type <typeparamref name="T"/> (all of them, in order, that one last).</summary>
+    public static async Task<List<ClusterEvent>> EventsUntilAsync<T>(Cluster cluster, double seconds)
+        where T : ClusterEvent
+    {
+        var seen = new List<ClusterEvent>();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+        {
+            ClusterEvent e = await cluster.DrainAsync(TimeSpan.FromSeconds(1));
+            if (e is NothingMuch)
+            {
+                continue;
+            }
+
+            seen.Add(e);
+            if (e is T)
+            {
+                return seen;
+            }
+        }
+
+        throw new AssertionException($"No {typeof(T).Name} within {seconds} s; saw: {string.Join(", ", seen.Select(e => e.GetType().Name))}");
+    }
+
     /// <summary>Runs <c>rabbitmqctl -q -n NODE args</c> on the single node and returns its standard output.</summary>
     public static Task<string> CtlAsync(params string[] args) => CtlOnAsync(NodeName, args);
 

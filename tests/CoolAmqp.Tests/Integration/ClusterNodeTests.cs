@@ -37,30 +37,6 @@ public class ClusterNodeTests
     private static Queue QuorumQueue(string what) =>
         new(Broker.Unique(what), durable: true, arguments: new FieldTable { ["x-queue-type"] = "quorum" });
 
-    /// <summary>Events until one of type <typeparamref name="T"/> (all of them, in order, that one last).</summary>
-    private static async Task<List<ClusterEvent>> EventsUntilAsync<T>(Cluster cluster, double seconds = 30)
-        where T : ClusterEvent
-    {
-        var seen = new List<ClusterEvent>();
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
-        {
-            ClusterEvent e = await cluster.DrainAsync(TimeSpan.FromSeconds(1));
-            if (e is NothingMuch)
-            {
-                continue;
-            }
-
-            seen.Add(e);
-            if (e is T)
-            {
-                return seen;
-            }
-        }
-
-        throw new AssertionException($"No {typeof(T).Name} within {seconds} s; saw: {string.Join(", ", seen.Select(e => e.GetType().Name))}");
-    }
-
     /// <summary>A consumer with manual acks that hands each body (as text) to a channel the test reads.</summary>
     private static async Task<(Consumer Consumer, ChannelReader<string> Bodies)> ConsumeTextAsync(Cluster cluster, Queue queue)
     {
@@ -123,7 +99,7 @@ public class ClusterNodeTests
             {
                 await Broker.StopAppAsync(stopped);
                 TestContext.Progress.WriteLine($"stop_app {stopped}: {clock.ElapsedMilliseconds} ms");
-                List<ClusterEvent> events = await EventsUntilAsync<Reconnected>(cluster);
+                List<ClusterEvent> events = await Broker.EventsUntilAsync<Reconnected>(cluster, 30);
                 TestContext.Progress.WriteLine($"events: {string.Join(", ", events.Select(e => e.GetType().Name))} " +
                     $"({clock.ElapsedMilliseconds} ms)");
                 var reconnected = (Reconnected)events[^1];
@@ -188,7 +164,7 @@ public class ClusterNodeTests
             {
                 await Broker.StopAppAsync(nodeName);
                 // Its listener is closed: every attempt fails, and the cluster keeps trying the one node it has.
-                List<ClusterEvent> refused = await EventsUntilAsync<ReconnectFailed>(cluster);
+                List<ClusterEvent> refused = await Broker.EventsUntilAsync<ReconnectFailed>(cluster, 30);
                 Assert.Multiple(() =>
                 {
                     Assert.That(refused[0], Is.TypeOf<ConnectionLost>());
@@ -205,7 +181,7 @@ public class ClusterNodeTests
                 await Broker.StartAppAsync(nodeName);
                 started = true;
                 TestContext.Progress.WriteLine($"stop_app and start_app {nodeName}: {clock.ElapsedMilliseconds} ms");
-                List<ClusterEvent> back = await EventsUntilAsync<Reconnected>(cluster);
+                List<ClusterEvent> back = await Broker.EventsUntilAsync<Reconnected>(cluster, 30);
                 var reconnected = (Reconnected)back[^1];
                 Assert.Multiple(() =>
                 {

@@ -25,30 +25,6 @@ public class RecoveryTests
         Recovery = new RecoveryOptions { InitialDelay = initialDelay ?? TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromSeconds(1) },
     };
 
-    /// <summary>Events until one of type <typeparamref name="T"/> (all of them, in order, that one last).</summary>
-    private static async Task<List<ClusterEvent>> EventsUntilAsync<T>(Cluster cluster, double seconds = 20)
-        where T : ClusterEvent
-    {
-        var seen = new List<ClusterEvent>();
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
-        {
-            ClusterEvent e = await cluster.DrainAsync(TimeSpan.FromSeconds(1));
-            if (e is NothingMuch)
-            {
-                continue;
-            }
-
-            seen.Add(e);
-            if (e is T)
-            {
-                return seen;
-            }
-        }
-
-        throw new AssertionException($"No {typeof(T).Name} within {seconds} s; saw: {string.Join(", ", seen.Select(e => e.GetType().Name))}");
-    }
-
     private static int DeadPort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -80,7 +56,7 @@ public class RecoveryTests
         Assert.That(messages.Current.Ack(), Is.True);
 
         await Broker.CloseConnectionAsync(name, "closed by the test");
-        List<ClusterEvent> events = await EventsUntilAsync<Reconnected>(cluster);
+        List<ClusterEvent> events = await Broker.EventsUntilAsync<Reconnected>(cluster, 20);
         TestContext.Out.WriteLine(string.Join(", ", events.Select(e => e.GetType().Name)));
         Assert.That(events[0], Is.TypeOf<ConnectionLost>());
         Assert.That(((AmqpException)((ConnectionLost)events[0]).Reason!).ReplyCode, Is.EqualTo(320), "the broker's reason survives");
@@ -120,7 +96,7 @@ public class RecoveryTests
             await Broker.CtlAsync("delete_queue", queue.Name);
             Assert.That(await Broker.MessageCountAsync(queue.Name), Is.Null, "deleted while the cluster waits to reconnect");
 
-            await EventsUntilAsync<Reconnected>(cluster);
+            await Broker.EventsUntilAsync<Reconnected>(cluster, 20);
             Assert.That(await Broker.MessageCountAsync(queue.Name), Is.Not.Null, "declared again on the new connection");
             await cluster.PublishAsync(new Message("x"u8.ToArray()), routingKey: queue.Name, confirm: true);
             Assert.That((await cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(1));
@@ -149,7 +125,7 @@ public class RecoveryTests
             await other.DeleteQueueAsync(fine.Name);
             await other.DeclareAsync(new Queue(clashing.Name, arguments: new FieldTable { { "x-max-length", 10 } }));
 
-            List<ClusterEvent> events = await EventsUntilAsync<Reconnected>(cluster);
+            List<ClusterEvent> events = await Broker.EventsUntilAsync<Reconnected>(cluster, 20);
             TopologyRecoveryFailed failed = events.OfType<TopologyRecoveryFailed>().Single();
             Assert.Multiple(() =>
             {
@@ -183,7 +159,7 @@ public class RecoveryTests
 
             await Broker.CtlAsync("change_password", user, "second-password");
             await Broker.CloseConnectionAsync(name, "closed by the test");
-            List<ClusterEvent> refused = await EventsUntilAsync<ReconnectFailed>(cluster);
+            List<ClusterEvent> refused = await Broker.EventsUntilAsync<ReconnectFailed>(cluster, 20);
             var failed = (ReconnectFailed)refused[^1];
             Assert.Multiple(() =>
             {
@@ -193,7 +169,7 @@ public class RecoveryTests
             });
 
             await Broker.CtlAsync("change_password", user, "first-password");
-            List<ClusterEvent> after = await EventsUntilAsync<Reconnected>(cluster);
+            List<ClusterEvent> after = await Broker.EventsUntilAsync<Reconnected>(cluster, 20);
             Assert.That(((Reconnected)after[^1]).Attempts, Is.GreaterThan(1));
             await cluster.DeclareAsync(new Queue(Broker.Unique("after-login"), exclusive: true));
         }
