@@ -37,6 +37,7 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     private readonly PublishQueue _confirmingQueue = new();
     private int _waitingPublishes;
     private long _waitingPublishBytes;
+    private readonly Republisher? _republisher;
     private int _failReported;
 
     /// <summary>Creates a cluster over <paramref name="nodes"/> (tried in order, or shuffled with
@@ -64,6 +65,10 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         _loggerFactory = _options.LoggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<Cluster>();
         _supervisor = new ConnectionSupervisor(list, _options, _loggerFactory, this);
+        if (_options.Recovery.RepublishUnconfirmed)
+        {
+            _republisher = new Republisher(_supervisor, _confirmingQueue, _loggerFactory.CreateLogger<Republisher>());
+        }
     }
 
     private static void RequirePositive(TimeSpan value, string name)
@@ -239,6 +244,8 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     }
 
     void ISupervisorOwner.Post(ClusterEvent clusterEvent) => PostEvent(clusterEvent);
+
+    Republisher? ISupervisorOwner.Republisher => _republisher;
 
     void ISupervisorOwner.OnBlockedChanged(NodeDefinition node, string? reason)
     {
@@ -454,24 +461,6 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     {
         Interlocked.Decrement(ref _waitingPublishes);
         Interlocked.Add(ref _waitingPublishBytes, -bytes);
-    }
-
-    /// <summary>The publishes of one kind (plain, or confirming) that wait for their turn.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed",
-        Justification = "The SemaphoreSlim never creates its wait handle (only WaitAsync is used).")]
-    private sealed class PublishQueue
-    {
-        private int _waiting;
-
-        /// <summary>One publish at a time appends; SemaphoreSlim hands its turn to async waiters in the order they came.</summary>
-        public SemaphoreSlim Turn { get; } = new(1, 1);
-
-        /// <summary>Whether no publish of this kind is waiting (a new one may then append at once).</summary>
-        public bool IsEmpty => Volatile.Read(ref _waiting) == 0;
-
-        public void Enter() => Interlocked.Increment(ref _waiting);
-
-        public void Leave() => Interlocked.Decrement(ref _waiting);
     }
 
     // ---- consuming ----

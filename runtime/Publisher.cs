@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
+using CoolAmqp.Recovery;
 using Microsoft.Extensions.Logging;
 
 namespace CoolAmqp;
@@ -23,12 +24,19 @@ internal sealed partial class Publisher : IChannelHandler
     private readonly ILogger _logger;
     private readonly ReopeningChannel _channel;
     private readonly UnsentPublishes? _unsent;
+    private readonly Republisher? _republisher;
 
-    public Publisher(AmqpConnection connection, bool confirms, ILogger logger)
+    /// <param name="connection">The connection.</param>
+    /// <param name="confirms">Confirm mode.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="republisher">In confirm mode, takes the unconfirmed publishes of a lost connection to publish them
+    /// again (<see cref="RecoveryOptions.RepublishUnconfirmed"/>); null to fail them.</param>
+    public Publisher(AmqpConnection connection, bool confirms, ILogger logger, Republisher? republisher = null)
     {
         _connection = connection;
         _confirms = confirms;
         _logger = logger;
+        _republisher = confirms ? republisher : null;
         _channel = new ReopeningChannel(connection, this, confirms ? SelectConfirmsAsync : null);
         _unsent = confirms ? null : new UnsentPublishes();
     }
@@ -74,23 +82,7 @@ internal sealed partial class Publisher : IChannelHandler
     {
         for (int attempt = 1; ; attempt++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            AmqpChannel channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
-            await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
-            // Held here, not sent: a blocked connection that receives a publish stops being read by the broker,
-            // which would stall acks and declarations too.
-            await _connection.WaitUntilUnblockedAsync(_connection.Settings.BlockedPublishTimeout, cancellationToken)
-                .ConfigureAwait(false);
-            // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
-            // re-check a thousand of them would append at once, far past the high-water mark (and the writer's
-            // pooled segments).
-            ValueTask capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
-            while (!capacity.IsCompletedSuccessfully)
-            {
-                await capacity.ConfigureAwait(false);
-                capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
-            }
-
+            AmqpChannel channel = await WaitUntilWritableAsync(cancellationToken).ConfigureAwait(false);
             if (TryAppend(channel, message, exchange, routingKey, mandatory, cancellationToken, out ValueTask completion))
             {
                 return completion;
@@ -101,6 +93,53 @@ internal sealed partial class Publisher : IChannelHandler
                 throw channel.ClosedException();
             }
         }
+    }
+
+    /// <summary>Appends a publish of a lost connection again (confirm mode), once what it needs is there, as
+    /// <see cref="AppendAsync"/> does; it completes, as before, when this channel's broker confirms it.</summary>
+    /// <param name="pending">The publish, taken from the lost channel's tracker; it keeps its message.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    public async Task RepublishAsync(PendingConfirm pending, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            AmqpChannel channel = await WaitUntilWritableAsync(cancellationToken).ConfigureAwait(false);
+            var method = new BasicPublish(pending.Exchange, pending.RoutingKey, pending.Mandatory, false);
+            Message message = pending.Message!;
+            BasicProperties properties = message.Properties.ToWire();
+            if (TryAppendTracked(channel, in method, in properties, message.Body.Span, pending))
+            {
+                return;
+            }
+
+            if (attempt == MaxAttempts)
+            {
+                throw channel.ClosedException();
+            }
+        }
+    }
+
+    /// <summary>The open channel, once flow is on, the broker does not block publishing and the outbound buffer has room.</summary>
+    private async ValueTask<AmqpChannel> WaitUntilWritableAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        AmqpChannel channel = await _channel.GetAsync(cancellationToken).ConfigureAwait(false);
+        await channel.WaitForFlowAsync(cancellationToken).ConfigureAwait(false);
+        // Held here, not sent: a blocked connection that receives a publish stops being read by the broker,
+        // which would stall acks and declarations too.
+        await _connection.WaitUntilUnblockedAsync(_connection.Settings.BlockedPublishTimeout, cancellationToken)
+            .ConfigureAwait(false);
+        // Re-check after every wake-up: all waiters wake together at the low-water mark, and without the
+        // re-check a thousand of them would append at once, far past the high-water mark (and the writer's
+        // pooled segments).
+        ValueTask capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
+        while (!capacity.IsCompletedSuccessfully)
+        {
+            await capacity.ConfigureAwait(false);
+            capacity = _connection.Writer.WaitForCapacityAsync(cancellationToken);
+        }
+
+        return channel;
     }
 
     /// <summary>Appends the publish if <paramref name="channel"/> is still writable (nothing is sent otherwise).</summary>
@@ -117,27 +156,14 @@ internal sealed partial class Publisher : IChannelHandler
             return appended;
         }
 
-        ConfirmTracker? tracker = channel.Confirms;
-        if (tracker is null)
+        if (channel.Confirms is null)
         {
             completion = default;
             return false;
         }
 
-        PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory);
-        var hook = new TrackHook(tracker, pending);
-        bool added;
-        try
-        {
-            added = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref hook);
-        }
-        catch (InvalidOperationException)
-        {
-            // The tracker was failed between our check and the append: the channel is closing.
-            added = false;
-        }
-
-        if (!added)
+        PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory, _republisher is not null);
+        if (!TryAppendTracked(channel, in method, in properties, message.Body.Span, pending))
         {
             pending.ReturnUnused();
             completion = default;
@@ -146,6 +172,28 @@ internal sealed partial class Publisher : IChannelHandler
 
         completion = pending.AsValueTask(cancellationToken);
         return true;
+    }
+
+    /// <summary>Appends a publish in confirm mode, registered with the channel's tracker right before its frames.</summary>
+    private bool TryAppendTracked(AmqpChannel channel, in BasicPublish method, in BasicProperties properties,
+        ReadOnlySpan<byte> body, PendingConfirm pending)
+    {
+        ConfirmTracker? tracker = channel.Confirms;
+        if (tracker is null)
+        {
+            return false;
+        }
+
+        var hook = new TrackHook(tracker, pending);
+        try
+        {
+            return _connection.Writer.TryWritePublish(channel, in method, in properties, body, ref hook);
+        }
+        catch (InvalidOperationException)
+        {
+            // The tracker was failed between our check and the append: the channel is closing.
+            return false;
+        }
     }
 
     /// <summary>After the connection broke: how many plain publishes were appended and did not wholly reach the socket
@@ -177,7 +225,16 @@ internal sealed partial class Publisher : IChannelHandler
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
     {
         _channel.Closed(channel);
-        channel.Confirms?.FailAll(reason ?? new ConnectionDeadException("The publisher channel was closed."));
+        if (channel.Confirms is { } tracker)
+        {
+            Exception failure = reason ?? new ConnectionDeadException("The publisher channel was closed.");
+            // Only a lost link leaves the outcome open: a channel error is the broker's answer.
+            if (_republisher is null || failure is not ConnectionDeadException || !_republisher.Carry(tracker, failure))
+            {
+                tracker.FailAll(failure);
+            }
+        }
+
         if (reason is AmqpException error && !_confirms)
         {
             // Without confirms nobody is waiting; the log is the only place this can go.

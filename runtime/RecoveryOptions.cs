@@ -51,6 +51,18 @@ public sealed record RecoveryOptions
     /// budget still waits when nothing else does). Default 64 MiB.</summary>
     public long MaxWaitingPublishBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>Publish again, on the next connection, a confirmed (or mandatory) publish that was sent and not confirmed
+    /// when the connection was lost; its task then completes with the new confirm (or fails as any publish does there).
+    /// They go out in their first order, before any confirmed publish made after the loss was noticed. One that cannot
+    /// be published again within <see cref="ConnectionWaitTimeout"/> (or when the cluster gives up or shuts down)
+    /// fails with <see cref="PublishOutcomeUnknownException"/>, as every such publish does when this is off.
+    /// <para>The broker may have taken the first copy before the link went, so consumers can see a message twice: give
+    /// each message a <see cref="MessageProperties.MessageId"/> and have consumers skip ids they have handled (README,
+    /// "When things fail"). The body must stay unchanged until the publish's task completes (the message is kept and
+    /// sent again as it is then). Plain publishes are never sent again (their callers learn of them through
+    /// <see cref="PlainPublishesUnsent"/>). Default <see langword="false"/>.</para></summary>
+    public bool RepublishUnconfirmed { get; init; }
+
     /// <summary>How long each step of topology recovery (one declaration or binding) may take before the new connection
     /// is given up as unresponsive and the next attempt starts. Default 10 seconds.</summary>
     public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -151,6 +151,31 @@ internal sealed class ConfirmTracker
         }
     }
 
+    /// <summary>Refuses later adds, like <see cref="FailAll"/>, but hands the unconfirmed publishes over instead of failing
+    /// them: they move, still incomplete and in publish order, to <paramref name="into"/>, whose owner publishes them
+    /// again on another channel (or fails them). Held returns are dropped: the broker forgets them with the channel.</summary>
+    /// <param name="reason">Why the channel ended (later adds are refused with it).</param>
+    /// <param name="into">Receives the publishes; the caller owns them from now on.</param>
+    public void TakeAll(Exception reason, List<PendingConfirm> into)
+    {
+        lock (_sync)
+        {
+            _failure ??= reason;
+            _held?.Clear();
+            for (ulong sequence = _oldest; sequence < _next; sequence++)
+            {
+                ref PendingConfirm? slot = ref _ring[Index(sequence)];
+                if (slot is not null)
+                {
+                    into.Add(slot);
+                    slot = null;
+                }
+            }
+
+            _oldest = _next;
+        }
+    }
+
     private void Resolve(ulong deliveryTag, bool multiple, bool nack)
     {
         List<ReturnedMessage>? dropped = null;

@@ -38,16 +38,22 @@ internal sealed class PendingConfirm : IValueTaskSource
     /// <summary>Whether the publish was mandatory (only those can come back).</summary>
     public bool Mandatory { get; private set; }
 
-    /// <summary>The published message, kept for a mandatory publish only: when the order of frames cannot tell
-    /// which of two such publishes a basic.return belongs to, their content can (see <see cref="ConfirmTracker"/>).</summary>
+    /// <summary>The published message, kept for a mandatory publish (when the order of frames cannot tell which of
+    /// two such publishes a basic.return belongs to, their content can: see <see cref="ConfirmTracker"/>) and for one
+    /// that may be published again after a lost connection (<see cref="RecoveryOptions.RepublishUnconfirmed"/>).</summary>
     public Message? Message { get; private set; }
+
+    /// <summary>Whether the outcome is set (confirmed, failed or cancelled).</summary>
+    public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
     /// <summary>A cleared instance, held by both parties.</summary>
     /// <param name="message">The message published.</param>
     /// <param name="exchange">Exchange published to.</param>
     /// <param name="routingKey">Routing key published with.</param>
     /// <param name="mandatory">Whether the publish is mandatory.</param>
-    public static PendingConfirm Rent(Message message, string exchange, string routingKey, bool mandatory)
+    /// <param name="republishable">Whether it may be published again after a lost connection (the message is kept).</param>
+    public static PendingConfirm Rent(Message message, string exchange, string routingKey, bool mandatory,
+        bool republishable = false)
     {
         if (Pool.TryDequeue(out PendingConfirm? pending))
         {
@@ -61,7 +67,7 @@ internal sealed class PendingConfirm : IValueTaskSource
         pending.Exchange = exchange;
         pending.RoutingKey = routingKey;
         pending.Mandatory = mandatory;
-        pending.Message = mandatory ? message : null;
+        pending.Message = mandatory || republishable ? message : null;
         pending._completed = 0;
         pending._holders = 2;
         return pending;

@@ -104,15 +104,6 @@ internal sealed partial class AmqpConnection
         ConnectionState state = State;
         ushort code = close.ReplyCode;
         string text = close.ReplyText;
-        try
-        {
-            _writer.WriteMethod(0, new ConnectionCloseOk());
-        }
-        catch (ConnectionDeadException)
-        {
-            // Already failing.
-        }
-
         Exception reason = state switch
         {
             ConnectionState.AwaitingStart or ConnectionState.AwaitingTune when code == (ushort)ReplyCode.AccessRefused =>
@@ -122,9 +113,17 @@ internal sealed partial class AmqpConnection
             _ => new AmqpException(code, text, close.ClassId, close.MethodId),
         };
 
-        // The broker closes the socket right after (often with a reset): the read loop's failure must not replace
-        // the reason it gave.
+        // The broker closes the socket right after (often with a reset): neither the read loop's failure nor that
+        // of writing close-ok (sent inline, it can meet the reset first) may replace the reason it gave.
         Volatile.Write(ref _peerClose, reason);
+        try
+        {
+            _writer.WriteMethod(0, new ConnectionCloseOk());
+        }
+        catch (ConnectionDeadException)
+        {
+            // Already failing.
+        }
 
         // Let close-ok reach the broker before the socket goes (best effort; the broker closes it anyway).
         _ = FlushThenBreakAsync(reason);

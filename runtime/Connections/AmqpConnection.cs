@@ -578,7 +578,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     }
 
     private void OnWriterFault(Exception ex) =>
-        Break(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+        Break(Volatile.Read(ref _peerClose) ?? new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
 
     /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks. Reader thread
     /// only: it blocks until the writer has sent the close (at most a second).</summary>

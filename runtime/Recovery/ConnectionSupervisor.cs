@@ -27,6 +27,10 @@ internal interface ISupervisorOwner
 
     /// <summary>Reports an event to the application.</summary>
     void Post(ClusterEvent clusterEvent);
+
+    /// <summary>Publishes again what a lost connection left unconfirmed; null when
+    /// <see cref="RecoveryOptions.RepublishUnconfirmed"/> is off.</summary>
+    Republisher? Republisher { get; }
 }
 
 /// <summary>
@@ -266,7 +270,7 @@ internal sealed partial class ConnectionSupervisor
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
-        return new Session(node, connection, _loggerFactory.CreateLogger<Publisher>());
+        return new Session(node, connection, _loggerFactory.CreateLogger<Publisher>(), _owner.Republisher);
     }
 
     // ---- losing it, and coming back ----

@@ -8,12 +8,12 @@ namespace CoolAmqp.Recovery;
 /// gets a new session, so nothing of a lost connection (a channel, a confirm tracker) is ever used on the next.</summary>
 internal sealed class Session
 {
-    public Session(NodeDefinition node, AmqpConnection connection, ILogger publisherLogger)
+    public Session(NodeDefinition node, AmqpConnection connection, ILogger publisherLogger, Republisher? republisher)
     {
         Node = node;
         Connection = connection;
         Plain = new Publisher(connection, confirms: false, publisherLogger);
-        Confirming = new Publisher(connection, confirms: true, publisherLogger);
+        Confirming = new Publisher(connection, confirms: true, publisherLogger, republisher);
         Rpc = new RpcChannel(connection);
     }
 

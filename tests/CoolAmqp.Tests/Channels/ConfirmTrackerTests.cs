@@ -344,6 +344,34 @@ public class ConfirmTrackerTests
         }, iter: 3000);
     }
 
+    [Test]
+    public void Publishes_taken_from_a_lost_channel_stay_pending_in_order_and_complete_with_the_next_channels_confirms()
+    {
+        _h.Publish("a", mandatory: false);
+        _h.Publish("b", mandatory: false);
+        _h.Publish("c", mandatory: false);
+        _h.Tracker.Ack(1, multiple: false);
+        var taken = new List<PendingConfirm>();
+        _h.Tracker.TakeAll(new ConnectionDeadException("cut"), taken);
+
+        Assert.That(taken.Select(p => p.RoutingKey), Is.EqualTo(new[] { "b", "c" }), "the unconfirmed ones, in publish order");
+        Assert.That(_h.Tracker.Count, Is.Zero);
+        _h.AssertOutcomes(Outcome.Confirmed, Outcome.Pending, Outcome.Pending);
+        Assert.Throws<InvalidOperationException>(() => _h.Tracker.Add(PendingConfirm.Rent(new Message("late"), Exchange, "d", false)),
+            "the lost channel's tracker takes no more publishes");
+
+        // On the next channel they get tags 1 and 2 of its own.
+        var next = new ConfirmTracker();
+        foreach (PendingConfirm pending in taken)
+        {
+            next.Add(pending);
+        }
+
+        next.Ack(1, multiple: false);
+        next.Nack(2, multiple: false);
+        _h.AssertOutcomes(Outcome.Confirmed, Outcome.Confirmed, Outcome.Nacked);
+    }
+
     // ---- helpers ----
 
     /// <summary>A tracker, the publishes registered in it and what became of them.</summary>

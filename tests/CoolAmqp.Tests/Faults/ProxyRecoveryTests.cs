@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Tests.Integration;
 using NUnit.Framework;
@@ -259,5 +260,226 @@ public class ProxyRecoveryTests : FaultTest
         TestContext.Out.WriteLine($"{appended} appended before the cut; lost {first}..{end - 1} ({end - first}); reported {unsent.Count}");
         Assert.That(unsent.Count, Is.LessThanOrEqualTo(end - first), "the count reports only publishes really lost");
     }
-}
 
+    // ---- RecoveryOptions.RepublishUnconfirmed ----
+
+    private static RecoveryOptions Republishing(double waitSeconds = 20) => new()
+    {
+        InitialDelay = TimeSpan.FromMilliseconds(50),
+        MaxDelay = TimeSpan.FromMilliseconds(500),
+        ConnectionWaitTimeout = TimeSpan.FromSeconds(waitSeconds),
+        RepublishUnconfirmed = true,
+    };
+
+    [Test]
+    public async Task With_republishing_publishes_cut_before_their_confirm_are_sent_again_in_order_before_later_ones_and_confirmed()
+    {
+        await using Cluster cluster = await StartAsync(Republishing());
+        await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
+            "a first confirmed publish");
+
+        // Stalled, so none of these reaches the broker before the cut: each must arrive exactly once, from the republish.
+        _proxy.Stall();
+        var cut = new Task[200];
+        for (int i = 0; i < cut.Length; i++)
+        {
+            cut[i] = cluster.PublishAsync(new Message(Encoding.UTF8.GetBytes($"cut-{i:D3}")), routingKey: _queue, confirm: true).AsTask();
+        }
+
+        await Task.Delay(200, Deadline);
+        _proxy.CutAll();
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+        var after = new Task[10];
+        for (int i = 0; i < after.Length; i++)
+        {
+            after[i] = cluster.PublishAsync(new Message(Encoding.UTF8.GetBytes($"later-{i}")), routingKey: _queue, confirm: true).AsTask();
+        }
+
+        await Task.Delay(300, Deadline);
+        Assert.That(Array.FindAll(cut, t => t.IsCompleted), Is.Empty, "a cut publish waits for its new confirm");
+
+        _proxy.Resume();
+        await Within(Task.WhenAll(cut), 15, "the republished publishes' confirms");
+        await Within(Task.WhenAll(after), 5, "the later publishes");
+
+        var expected = new List<string> { "warm" };
+        for (int i = 0; i < cut.Length; i++)
+        {
+            expected.Add($"cut-{i:D3}");
+        }
+
+        for (int i = 0; i < after.Length; i++)
+        {
+            expected.Add($"later-{i}");
+        }
+
+        Assert.That(await BodiesAsync(cluster), Is.EqualTo(expected),
+            "each once, in their first order, and before the publishes made after the loss");
+    }
+
+    [Test]
+    public async Task With_republishing_a_cut_publish_that_finds_no_connection_in_time_fails_as_of_unknown_outcome()
+    {
+        await using Cluster cluster = await StartAsync(Republishing(waitSeconds: 1.5));
+        await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
+            "a first confirmed publish (opens the confirming channel)");
+        _proxy.Stall();
+        Task publish = cluster.PublishAsync(new Message("stranded"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
+        await Task.Delay(100, Deadline);
+        var clock = Stopwatch.StartNew();
+        _proxy.CutAll();
+
+        Exception error = await FailureOf(publish, 10, "a republishable publish with no connection to go to");
+        AssertOutcomeUnknown(error);
+        Assert.That(clock.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(1.2)), "it waited for a connection first");
+        Assert.That(error.InnerException, Is.InstanceOf<ConnectionDeadException>());
+        Assert.That(error.InnerException!.Message, Does.Contain("within 1.5 s"));
+
+        _proxy.Resume();
+        await Within(cluster.PublishAsync(new Message("later"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 15,
+            "a publish after recovery");
+        Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "warm", "later" }), "the failed one was not sent again");
+    }
+
+    [Test]
+    public async Task With_republishing_a_cut_publish_cancelled_while_it_waits_is_not_sent_again()
+    {
+        await using Cluster cluster = await StartAsync(Republishing());
+        using var cancel = new CancellationTokenSource();
+        await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
+            "a first confirmed publish (opens the confirming channel)");
+        _proxy.Stall();
+        Task first = cluster.PublishAsync(new Message("one"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
+        Task second = cluster.PublishAsync(new Message("two"u8.ToArray()), routingKey: _queue, confirm: true,
+            cancellationToken: cancel.Token).AsTask();
+        Task third = cluster.PublishAsync(new Message("three"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
+        await Task.Delay(100, Deadline);
+        _proxy.CutAll();
+        await AssertConnectionLostAsync(cluster, AssertConnectionDead);
+
+        await cancel.CancelAsync();
+        Assert.That(await FailureOf(second, 5, "the cancelled publish"), Is.InstanceOf<OperationCanceledException>());
+        _proxy.Resume();
+        await Within(Task.WhenAll(first, third), 15, "the other two, republished");
+        Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "warm", "one", "three" }));
+    }
+
+    [Test]
+    public async Task With_republishing_publishes_cut_at_random_moments_all_complete_and_every_one_reaches_the_queue()
+    {
+        await using Cluster cluster = await StartAsync(Republishing());
+        const int count = 3000;
+        var publishes = new Task[count];
+        var random = new Random(9);
+        int cuts = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var message = new Message(BitConverter.GetBytes(i), new MessageProperties { MessageId = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            publishes[i] = cluster.PublishAsync(message, routingKey: _queue, confirm: true).AsTask();
+            if (i % 500 == 250)
+            {
+                // Cut while publishes are in the socket, in the broker and in its confirms.
+                await Task.Delay(random.Next(1, 20), Deadline);
+                _proxy.CutAll();
+                cuts++;
+            }
+        }
+
+        await Within(Task.WhenAll(publishes), 40, "every publish, through the cuts");
+        var copies = new int[count];
+        int duplicates = 0;
+        while (await cluster.GetAsync(new Queue(_queue), noAck: true) is { } received)
+        {
+            using (received)
+            {
+                int id = BitConverter.ToInt32(received.Body.Span);
+                Assert.That(received.Properties.MessageId, Is.EqualTo(id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                if (++copies[id] > 1)
+                {
+                    duplicates++;
+                }
+            }
+        }
+
+        Assert.That(Array.IndexOf(copies, 0), Is.EqualTo(-1), "every confirmed publish is in the queue");
+        TestContext.Out.WriteLine($"{cuts} cuts; {duplicates} duplicates (first copies the broker had taken before a cut)");
+    }
+
+    // ---- consuming ----
+
+    [Test]
+    public async Task A_link_cut_inside_a_delivery_frame_leaves_no_corrupt_message_and_the_consumer_gets_every_one_after_recovery()
+    {
+        const int count = 60;
+        const int size = 64 * 1024;
+        await using (Cluster direct = await Broker.StartAsync())
+        {
+            await direct.DeclareAsync(new Queue(_queue, durable: false, exclusive: false, autoDelete: false));
+            for (int i = 0; i < count; i++)
+            {
+                await direct.PublishAsync(new Message(Patterned(i, size)), routingKey: _queue, confirm: true);
+            }
+        }
+
+        await using Cluster cluster = await StartAsync();
+        var seen = new int[count];
+        int received = 0, redelivered = 0, corrupt = 0, cutArmed = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (consumer, ready) = cluster.Consume(new Queue(_queue), new ConsumerOptions
+        {
+            NoAck = false,
+            PrefetchCount = 4,
+            DeclareQueue = false,
+            OnMessage = m =>
+            {
+                int id = BitConverter.ToInt32(m.Body.Span);
+                if (m.Body.Length != size || id < 0 || id >= count || !m.Body.Span.SequenceEqual(Patterned(id, size)))
+                {
+                    Interlocked.Increment(ref corrupt);
+                    return;
+                }
+
+                if (m.Redelivered)
+                {
+                    Interlocked.Increment(ref redelivered);
+                }
+
+                if (Interlocked.Increment(ref received) == 10 && Interlocked.Exchange(ref cutArmed, 1) == 0)
+                {
+                    // The frames in flight are 64 KiB bodies: 10,000 bytes from here ends inside one of them.
+                    _proxy.CutDownstreamAfter(10_000);
+                }
+
+                if (Interlocked.Increment(ref seen[id]) == 1 && Array.TrueForAll(seen, c => c > 0))
+                {
+                    all.TrySetResult();
+                }
+
+                m.Ack();
+            },
+        });
+        await Within(ready, 10, "the consumer");
+        await Within(all.Task, 30, "every message, through the cut and the recovery");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Volatile.Read(ref corrupt), Is.Zero, "no half-received or mixed-up body reached the callback");
+            Assert.That(_proxy.Accepted, Is.GreaterThanOrEqualTo(2), "the cluster reconnected through the proxy");
+            Assert.That(Volatile.Read(ref redelivered), Is.GreaterThan(0), "the unacked deliveries of the cut came again");
+            Assert.That(consumer.State, Is.EqualTo(ConsumerState.Online));
+        });
+        await consumer.CancelAsync();
+
+        static byte[] Patterned(int id, int size)
+        {
+            byte[] body = new byte[size];
+            for (int i = 4; i < size; i++)
+            {
+                body[i] = (byte)(id * 31 + i);
+            }
+
+            BitConverter.TryWriteBytes(body, id);
+            return body;
+        }
+    }
+}

@@ -24,6 +24,7 @@ internal sealed class TcpProxy : IAsyncDisposable
     private readonly Task _accepting;
     private TaskCompletionSource _flowing = Completed();
     private int _accepted;
+    private long _downstreamBudget = -1;
 
     public TcpProxy(string upstreamHost, int upstreamPort)
     {
@@ -58,6 +59,10 @@ internal sealed class TcpProxy : IAsyncDisposable
             _flowing.TrySetResult();
         }
     }
+
+    /// <summary>Forwards exactly <paramref name="bytes"/> more bytes from the broker to the client, then cuts every
+    /// connection (RST): a cut at a chosen byte, so inside a frame when frames are larger than what is left.</summary>
+    public void CutDownstreamAfter(long bytes) => Interlocked.Exchange(ref _downstreamBudget, bytes);
 
     /// <summary>Closes every proxied connection on both sides: with RST when <paramref name="reset"/>, else FIN.</summary>
     public void CutAll(bool reset = true)
@@ -119,8 +124,8 @@ internal sealed class TcpProxy : IAsyncDisposable
 
                 lock (_sync)
                 {
-                    _pumps.Add(Task.Run(() => PumpAsync(link, client, upstream)));
-                    _pumps.Add(Task.Run(() => PumpAsync(link, upstream, client)));
+                    _pumps.Add(Task.Run(() => PumpAsync(link, client, upstream, downstream: false)));
+                    _pumps.Add(Task.Run(() => PumpAsync(link, upstream, client, downstream: true)));
                 }
             }
         }
@@ -130,7 +135,7 @@ internal sealed class TcpProxy : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(Link link, Socket from, Socket to)
+    private async Task PumpAsync(Link link, Socket from, Socket to, bool downstream)
     {
         byte[] buffer = new byte[64 * 1024];
         try
@@ -144,6 +149,21 @@ internal sealed class TcpProxy : IAsyncDisposable
                 }
 
                 await Flowing().WaitAsync(_stop.Token).ConfigureAwait(false);
+                long budget = downstream ? Interlocked.Read(ref _downstreamBudget) : -1;
+                if (budget >= 0)
+                {
+                    int part = (int)Math.Min(n, budget);
+                    await to.SendAsync(buffer.AsMemory(0, part), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    if (Interlocked.Add(ref _downstreamBudget, -part) <= 0)
+                    {
+                        Interlocked.Exchange(ref _downstreamBudget, -1);
+                        CutAll(reset: true);
+                        break;
+                    }
+
+                    continue;
+                }
+
                 await to.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, _stop.Token).ConfigureAwait(false);
             }
         }

@@ -168,6 +168,9 @@ public class ClusterNodeTests
                 Assert.Multiple(() =>
                 {
                     Assert.That(refused[0], Is.TypeOf<ConnectionLost>());
+                    // The node says why before it goes (connection.close 320 CONNECTION_FORCED): that, not the reset after it.
+                    Assert.That(((ConnectionLost)refused[0]).Reason, Is.TypeOf<AmqpException>()
+                        .With.Property(nameof(AmqpException.ReplyCode)).EqualTo(320));
                     Assert.That(((ReconnectFailed)refused[^1]).Node, Is.EqualTo(node));
                     Assert.That(((ReconnectFailed)refused[^1]).NextDelay, Is.Not.Null, "retried");
                     Assert.That(cluster.IsConnected, Is.False);
@@ -224,7 +227,8 @@ public class ClusterNodeTests
     /// fails the test. All of it within 3 minutes (about 30 s here, on 2 cores).</summary>
     [Test]
     [CancelAfter(240_000)]
-    public async Task No_confirmed_message_is_lost_while_links_are_cut_at_random_and_a_node_restarts()
+    public async Task No_confirmed_message_is_lost_while_links_are_cut_at_random_and_a_node_restarts(
+        [Values(false, true)] bool republish)
     {
         const int count = 50_000;
         const int window = 1000;
@@ -249,7 +253,12 @@ public class ClusterNodeTests
         Task chaos = Task.CompletedTask, restart = Task.CompletedTask;
         try
         {
-            await using var publisher = new Cluster(viaProxies, Fast(Broker.Unique("no-loss-pub")));
+            ClusterOptions publisherOptions = Fast(Broker.Unique("no-loss-pub"));
+            publisherOptions = publisherOptions with
+            {
+                Recovery = publisherOptions.Recovery with { RepublishUnconfirmed = republish },
+            };
+            await using var publisher = new Cluster(viaProxies, publisherOptions);
             await using var consumerCluster = new Cluster(viaProxies, Fast(Broker.Unique("no-loss-sub")));
             await publisher.StartAsync(timeout: TimeSpan.FromSeconds(30));
             await consumerCluster.StartAsync(timeout: TimeSpan.FromSeconds(30));
@@ -365,7 +374,7 @@ public class ClusterNodeTests
             int duplicated = consumed.Count(c => c > 1);
             int failedButConsumed = Enumerable.Range(0, count).Count(i => outcome[i] == 2 && consumed[i] > 0);
             string figures =
-                $"no-loss: published {count}, succeeded {succeeded}, failed {failed} ({string.Join(", ", failures.Select(f => $"{f.Key} {f.Value}"))}), " +
+                $"no-loss{(republish ? " (republishing)" : "")}: published {count}, succeeded {succeeded}, failed {failed} ({string.Join(", ", failures.Select(f => $"{f.Key} {f.Value}"))}), " +
                 $"lost {lost.Length}, duplicated {duplicated}, failed but consumed {failedButConsumed}; {cuts} cuts (seed {seed}), " +
                 $"restarted {restarted} ({restartTimes}); publishing took {published.TotalSeconds:0.0} s, all {clock.Elapsed.TotalSeconds:0.0} s";
             // Progress shows at once on the console; Out keeps it in the test's result (the TRX file).
@@ -373,6 +382,11 @@ public class ClusterNodeTests
             TestContext.Out.WriteLine(figures);
             Assert.That(lost, Is.Empty, "confirmed but never consumed (ids)");
             Assert.That(succeeded, Is.GreaterThan(0));
+            if (republish)
+            {
+                Assert.That(failures, Is.Empty, "with republishing every publish is confirmed in the end");
+            }
+
             Assert.That(clock.Elapsed, Is.LessThan(bound));
             await consumer.CancelAsync();
         }
