@@ -1,4 +1,4 @@
-// CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Pack.
+// CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Soak, Pack.
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
 // what they started afterwards, also on failure. Test also starts a three-node cluster (unless COOLAMQP_CLUSTER and
@@ -10,6 +10,7 @@ using System.Xml.Linq;
 var target = Argument("target", "Build");
 var configuration = Argument("configuration", "Release");
 var benchArgs = Argument("bench-args", "");
+var soakMinutes = Argument("minutes", "10");
 var root = MakeAbsolute(Directory("."));
 var artifacts = root.Combine("artifacts");
 var solution = root.CombineWithFilePath("CoolAmqp.sln");
@@ -187,6 +188,21 @@ Task("Bench").Does(() =>
     finally
     {
         StopBroker();
+    }
+});
+
+// Hours of chaos, not in CI: tools/CoolAmqp.Soak publishes and consumes across the three-node cluster while nodes
+// restart, connections are closed and memory alarms go off (--minutes=N, default 10).
+Task("Soak").IsDependentOn("Build").Does(() =>
+{
+    try
+    {
+        var env = StartBrokerAndCluster();
+        Run("dotnet", $"run --project tools/CoolAmqp.Soak -c {configuration} --no-build -- --minutes {soakMinutes}", env);
+    }
+    finally
+    {
+        StopBrokerAndCluster();
     }
 });
 

@@ -244,7 +244,7 @@ public sealed partial class Cluster
         Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
         RpcResponse response = await session.Rpc.CallAsync(new BasicGet(queue.Name, noAck), BasicGetOk.CommandIdValue,
             BasicGetEmpty.CommandIdValue, cancellationToken, getNoAck: noAck).ConfigureAwait(false);
-        return response.Message;
+        return response.Delivery is { } delivery ? new ReceivedMessage(in delivery) : null;
     }
 
     /// <summary>Starts a transaction on a channel of its own (tx.select). Publish through it, then commit or roll

@@ -730,8 +730,9 @@ public sealed partial class Consumer : IChannelHandler
 
     // ---- channel events (read loop) ----
 
-    void IChannelHandler.OnDelivery(AmqpChannel channel, ReceivedMessage message)
+    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
     {
+        var message = new ReceivedMessage(in delivery);
         if (_queue is not null)
         {
             _batch++;

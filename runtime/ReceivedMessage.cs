@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Threading;
+using CoolAmqp.Channels;
 using CoolAmqp.Framing;
 
 namespace CoolAmqp;
@@ -66,6 +67,14 @@ public sealed class ReceivedMessage : IDisposable
     private string? _exchangeName;
     private string? _routingKeyName;
     private MessageProperties? _properties;
+
+    /// <summary>The message of a delivery (or basic.get-ok) the channel assembled; it takes over the delivery's
+    /// pooled buffer, if any.</summary>
+    internal ReceivedMessage(in InboundDelivery delivery)
+        : this(delivery.Channel, delivery.DeliveryTag, delivery.Redelivered, delivery.ConsumerTag, delivery.Exchange,
+            delivery.RoutingKey, delivery.RawProperties, delivery.Body, delivery.NoAck, delivery.PooledBuffer, delivery.Pool)
+    {
+    }
 
     /// <summary>
     /// Creates a received message. Called by the consumer once a delivery (method, content header and all body

@@ -216,9 +216,8 @@ internal sealed partial class AmqpChannel
                 DeliverRecord(records);
                 break;
             case ContentKind.Deliver:
-                _handler.OnDelivery(this, new ReceivedMessage(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
-                    _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null,
-                    _bufferPool));
+                _handler.OnDelivery(this, new InboundDelivery(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
+                    _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null, _bufferPool));
                 if (!_deliveredInBatch)
                 {
                     _deliveredInBatch = true;
@@ -231,8 +230,8 @@ internal sealed partial class AmqpChannel
                 {
                     CommandId = BasicGetOk.CommandIdValue,
                     MessageCount = _messageCount,
-                    Message = new ReceivedMessage(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
-                        _routingKey, rawProperties, body, _contentNoAck, pooledBuffer: null),
+                    Delivery = new InboundDelivery(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
+                        _routingKey, rawProperties, body, _contentNoAck, pooledBuffer: null, pool: null),
                 });
                 break;
             case ContentKind.Return:

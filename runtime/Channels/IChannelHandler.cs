@@ -9,8 +9,9 @@ namespace CoolAmqp.Channels;
 /// </summary>
 internal interface IChannelHandler
 {
-    /// <summary>A basic.deliver with its content arrived.</summary>
-    void OnDelivery(AmqpChannel channel, ReceivedMessage message)
+    /// <summary>A basic.deliver with its content arrived; a handler that does not keep it must still end it
+    /// (<see cref="InboundDelivery.PooledBuffer"/> goes back to its pool with the message built from it).</summary>
+    void OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
     {
     }
 
@@ -19,7 +20,7 @@ internal interface IChannelHandler
     /// <paramref name="token"/>. The handler now owns ending it (or passing it on to someone who will).</summary>
     void OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
 
-    /// <summary>The read loop parsed all it had received; <see cref="OnDelivery(AmqpChannel, ReceivedMessage)"/> (or
+    /// <summary>The read loop parsed all it had received; <see cref="OnDelivery(AmqpChannel, in InboundDelivery)"/> (or
     /// its record overload) was called at least once on <paramref name="channel"/> since the last such call. A handler that queues deliveries can wake its
     /// dispatcher here, once per batch rather than once per message.</summary>
     void OnDeliveriesFlushed(AmqpChannel channel)

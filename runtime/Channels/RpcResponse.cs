@@ -19,5 +19,5 @@ internal readonly struct RpcResponse
     public uint ConsumerCount { get; init; }
 
     /// <summary>The message of basic.get-ok.</summary>
-    public ReceivedMessage? Message { get; init; }
+    public InboundDelivery? Delivery { get; init; }
 }

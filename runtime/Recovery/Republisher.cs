@@ -41,6 +41,7 @@ internal sealed partial class Republisher
             return false;
         }
 
+        Task turn;
         lock (_sync)
         {
             int before = _carried.Count;
@@ -51,18 +52,19 @@ internal sealed partial class Republisher
             }
 
             _running = true;
-            // Entered here, on the read loop, before the next connection can open: no new publish can take the fast
-            // path ahead of these.
+            // Entered and queued for the turn here, on the read loop, before the loss is reported and before the next
+            // connection can open: no publish made after it can take the fast path or the turn ahead of these.
             _queue.Enter();
+            turn = _queue.Turn.WaitAsync();
         }
 
-        _ = Task.Run(RunAsync);
+        _ = Task.Run(() => RunAsync(turn));
         return true;
     }
 
-    private async Task RunAsync()
+    private async Task RunAsync(Task turn)
     {
-        await _queue.Turn.WaitAsync().ConfigureAwait(false);
+        await turn.ConfigureAwait(false);
         try
         {
             long waitStarted = Stopwatch.GetTimestamp();
