@@ -128,35 +128,18 @@ internal sealed class ConfirmTracker
     /// <param name="reason">Why. A <see cref="ConnectionDeadException"/> (the link, not the broker, ended the channel)
     /// fails each publish with a <see cref="PublishOutcomeUnknownException"/> of its own, naming it; anything else
     /// (the broker's channel error) fails them all with <paramref name="reason"/> itself.</param>
-    public void FailAll(Exception reason)
-    {
-        lock (_sync)
-        {
-            _failure ??= reason;
-            _held?.Clear();
-            for (ulong sequence = _oldest; sequence < _next; sequence++)
-            {
-                ref PendingConfirm? slot = ref _ring[Index(sequence)];
-                if (slot is not null)
-                {
-                    slot.TryFail(reason is ConnectionDeadException
-                        ? new PublishOutcomeUnknownException(slot.Exchange, slot.RoutingKey, reason)
-                        : reason);
-                    slot.ReleaseByTracker();
-                    slot = null;
-                }
-            }
-
-            _oldest = _next;
-        }
-    }
+    public void FailAll(Exception reason) => EndAll(reason, into: null);
 
     /// <summary>Refuses later adds, like <see cref="FailAll"/>, but hands the unconfirmed publishes over instead of failing
     /// them: they move, still incomplete and in publish order, to <paramref name="into"/>, whose owner publishes them
     /// again on another channel (or fails them). Held returns are dropped: the broker forgets them with the channel.</summary>
     /// <param name="reason">Why the channel ended (later adds are refused with it).</param>
     /// <param name="into">Receives the publishes; the caller owns them from now on.</param>
-    public void TakeAll(Exception reason, List<PendingConfirm> into)
+    public void TakeAll(Exception reason, List<PendingConfirm> into) => EndAll(reason, into);
+
+    /// <summary>Refuses later adds and empties the ring: each pending publish is moved to <paramref name="into"/>, or
+    /// failed when that is null.</summary>
+    private void EndAll(Exception reason, List<PendingConfirm>? into)
     {
         lock (_sync)
         {
@@ -165,11 +148,24 @@ internal sealed class ConfirmTracker
             for (ulong sequence = _oldest; sequence < _next; sequence++)
             {
                 ref PendingConfirm? slot = ref _ring[Index(sequence)];
-                if (slot is not null)
+                if (slot is null)
+                {
+                    continue;
+                }
+
+                if (into is not null)
                 {
                     into.Add(slot);
-                    slot = null;
                 }
+                else
+                {
+                    slot.TryFail(reason is ConnectionDeadException
+                        ? new PublishOutcomeUnknownException(slot.Exchange, slot.RoutingKey, reason)
+                        : reason);
+                    slot.ReleaseByTracker();
+                }
+
+                slot = null;
             }
 
             _oldest = _next;
