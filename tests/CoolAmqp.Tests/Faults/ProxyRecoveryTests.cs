@@ -18,24 +18,16 @@ namespace CoolAmqp.Tests.Faults;
 [Category("Faults")]
 [Category("Integration")]
 [CancelAfter(60_000)]
-public class ProxyRecoveryTests : FaultTest
+public class ProxyRecoveryTests : ProxyFaultTest
 {
-    private TcpProxy _proxy = null!;
-    private NodeDefinition _broker = null!;
     private string _queue = null!;
 
     [SetUp]
-    public void StartProxy()
-    {
-        _broker = NodeDefinition.Parse(Broker.Uri);
-        _proxy = new TcpProxy(_broker.Host, _broker.Port);
-        _queue = Broker.Unique("proxy-recovery");
-    }
+    public void NameQueue() => _queue = Broker.Unique("proxy-recovery");
 
     [TearDown]
-    public async Task StopProxy()
+    public async Task DeleteQueue()
     {
-        await _proxy.DisposeAsync();
         // The queue outlives the proxied connections (it must, to be found after a reconnect).
         await using Cluster direct = await Broker.StartAsync();
         await direct.DeleteQueueAsync(_queue);
@@ -43,10 +35,7 @@ public class ProxyRecoveryTests : FaultTest
 
     private async Task<Cluster> StartAsync(RecoveryOptions? recovery = null)
     {
-        var node = new NodeDefinition("127.0.0.1", _broker.User, _broker.Password, _broker.VirtualHost, port: _proxy.Port)
-        {
-            ConnectionTimeout = TimeSpan.FromSeconds(2),
-        };
+        NodeDefinition node = ThroughProxy(connectionTimeoutSeconds: 2);
         var cluster = new Cluster(node, Options() with
         {
             Recovery = recovery ?? new RecoveryOptions
@@ -83,7 +72,7 @@ public class ProxyRecoveryTests : FaultTest
         await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
             "a first confirmed publish");
 
-        _proxy.Stall();
+        Proxy.Stall();
         var inFlight = new Task[200];
         for (int i = 0; i < inFlight.Length; i++)
         {
@@ -91,7 +80,7 @@ public class ProxyRecoveryTests : FaultTest
         }
 
         await Task.Delay(200, Deadline);
-        _proxy.CutAll();
+        Proxy.CutAll();
         foreach (Task publish in inFlight)
         {
             Exception error = await FailureOf(publish, 5, "a publish cut before its confirm");
@@ -116,7 +105,7 @@ public class ProxyRecoveryTests : FaultTest
             Assert.That(publish.IsCompleted, Is.False, "a publish made while disconnected waits for the connection");
         }
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(Task.WhenAll(waiting), 15, "the waiting publishes after recovery");
         Assert.That(cluster.IsConnected, Is.True);
 
@@ -144,8 +133,8 @@ public class ProxyRecoveryTests : FaultTest
         });
         await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
             "a first confirmed publish");
-        _proxy.Stall();
-        _proxy.CutAll();
+        Proxy.Stall();
+        Proxy.CutAll();
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
 
         var waiting = new Task[3];
@@ -167,7 +156,7 @@ public class ProxyRecoveryTests : FaultTest
             Assert.That(publish.IsCompleted, Is.False, "the publishes within the limit still wait");
         }
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(Task.WhenAll(waiting), 15, "the waiting publishes after recovery");
         Assert.That(await BodiesAsync(cluster), Has.Count.EqualTo(4), "warm and the three that waited");
     }
@@ -181,8 +170,8 @@ public class ProxyRecoveryTests : FaultTest
             MaxDelay = TimeSpan.FromMilliseconds(500),
             ConnectionWaitTimeout = TimeSpan.FromSeconds(1.5),
         });
-        _proxy.Stall();
-        _proxy.CutAll();
+        Proxy.Stall();
+        Proxy.CutAll();
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
 
         var clock = Stopwatch.StartNew();
@@ -193,7 +182,7 @@ public class ProxyRecoveryTests : FaultTest
         Assert.That(error.Message, Does.Contain("within 1.5 s"));
         Assert.That(clock.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(1.3)).And.LessThan(TimeSpan.FromSeconds(4)));
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(cluster.PublishAsync(new Message("later"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 15,
             "a publish after recovery");
         Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "later" }), "the timed-out publish was never sent");
@@ -213,7 +202,7 @@ public class ProxyRecoveryTests : FaultTest
 
         // 32 MiB of plain publishes into a stalled link: the socket buffers and then the client's outbound buffer fill,
         // and the rest wait for room.
-        _proxy.Stall();
+        Proxy.Stall();
         var publishes = new Task[count];
         for (int i = 0; i < count; i++)
         {
@@ -225,15 +214,15 @@ public class ProxyRecoveryTests : FaultTest
         await Task.Delay(500, Deadline);
         int appended = Array.FindAll(publishes, p => p.IsCompleted).Length;
         Assert.That(appended, Is.LessThan(count), "the outbound buffer filled up and publishes wait for room");
-        _proxy.CutAll();
+        Proxy.CutAll();
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
         ClusterEvent next = await cluster.DrainAsync(TimeSpan.FromSeconds(5));
         Assert.That(next, Is.TypeOf<PlainPublishesUnsent>(), "the loss is followed by the count of lost plain publishes");
         var unsent = (PlainPublishesUnsent)next;
         Assert.That(unsent.Count, Is.GreaterThan(0));
-        Assert.That(unsent.Node.Port, Is.EqualTo(_proxy.Port));
+        Assert.That(unsent.Node.Port, Is.EqualTo(Proxy.Port));
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(Task.WhenAll(publishes), 30, "the publishes that waited, after recovery");
         await Within(cluster.PublishAsync(new Message("last"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 10,
             "a confirmed publish behind them");
@@ -279,7 +268,7 @@ public class ProxyRecoveryTests : FaultTest
             "a first confirmed publish");
 
         // Stalled, so none of these reaches the broker before the cut: each must arrive exactly once, from the republish.
-        _proxy.Stall();
+        Proxy.Stall();
         var cut = new Task[200];
         for (int i = 0; i < cut.Length; i++)
         {
@@ -287,7 +276,7 @@ public class ProxyRecoveryTests : FaultTest
         }
 
         await Task.Delay(200, Deadline);
-        _proxy.CutAll();
+        Proxy.CutAll();
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
         var after = new Task[10];
         for (int i = 0; i < after.Length; i++)
@@ -298,7 +287,7 @@ public class ProxyRecoveryTests : FaultTest
         await Task.Delay(300, Deadline);
         Assert.That(Array.FindAll(cut, t => t.IsCompleted), Is.Empty, "a cut publish waits for its new confirm");
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(Task.WhenAll(cut), 15, "the republished publishes' confirms");
         await Within(Task.WhenAll(after), 5, "the later publishes");
 
@@ -323,11 +312,11 @@ public class ProxyRecoveryTests : FaultTest
         await using Cluster cluster = await StartAsync(Republishing(waitSeconds: 1.5));
         await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
             "a first confirmed publish (opens the confirming channel)");
-        _proxy.Stall();
+        Proxy.Stall();
         Task publish = cluster.PublishAsync(new Message("stranded"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
         await Task.Delay(100, Deadline);
         var clock = Stopwatch.StartNew();
-        _proxy.CutAll();
+        Proxy.CutAll();
 
         Exception error = await FailureOf(publish, 10, "a republishable publish with no connection to go to");
         AssertOutcomeUnknown(error);
@@ -335,7 +324,7 @@ public class ProxyRecoveryTests : FaultTest
         Assert.That(error.InnerException, Is.InstanceOf<ConnectionDeadException>());
         Assert.That(error.InnerException!.Message, Does.Contain("within 1.5 s"));
 
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(cluster.PublishAsync(new Message("later"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 15,
             "a publish after recovery");
         Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "warm", "later" }), "the failed one was not sent again");
@@ -348,18 +337,18 @@ public class ProxyRecoveryTests : FaultTest
         using var cancel = new CancellationTokenSource();
         await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: _queue, confirm: true).AsTask(), 5,
             "a first confirmed publish (opens the confirming channel)");
-        _proxy.Stall();
+        Proxy.Stall();
         Task first = cluster.PublishAsync(new Message("one"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
         Task second = cluster.PublishAsync(new Message("two"u8.ToArray()), routingKey: _queue, confirm: true,
             cancellationToken: cancel.Token).AsTask();
         Task third = cluster.PublishAsync(new Message("three"u8.ToArray()), routingKey: _queue, confirm: true).AsTask();
         await Task.Delay(100, Deadline);
-        _proxy.CutAll();
+        Proxy.CutAll();
         await AssertConnectionLostAsync(cluster, AssertConnectionDead);
 
         await cancel.CancelAsync();
         Assert.That(await FailureOf(second, 5, "the cancelled publish"), Is.InstanceOf<OperationCanceledException>());
-        _proxy.Resume();
+        Proxy.Resume();
         await Within(Task.WhenAll(first, third), 15, "the other two, republished");
         Assert.That(await BodiesAsync(cluster), Is.EqualTo(new[] { "warm", "one", "three" }));
     }
@@ -380,7 +369,7 @@ public class ProxyRecoveryTests : FaultTest
             {
                 // Cut while publishes are in the socket, in the broker and in its confirms.
                 await Task.Delay(random.Next(1, 20), Deadline);
-                _proxy.CutAll();
+                Proxy.CutAll();
                 cuts++;
             }
         }
@@ -447,7 +436,7 @@ public class ProxyRecoveryTests : FaultTest
                 if (Interlocked.Increment(ref received) == 10 && Interlocked.Exchange(ref cutArmed, 1) == 0)
                 {
                     // The frames in flight are 64 KiB bodies: 10,000 bytes from here ends inside one of them.
-                    _proxy.CutDownstreamAfter(10_000);
+                    Proxy.CutDownstreamAfter(10_000);
                 }
 
                 if (Interlocked.Increment(ref seen[id]) == 1 && Array.TrueForAll(seen, c => c > 0))
@@ -464,7 +453,7 @@ public class ProxyRecoveryTests : FaultTest
         Assert.Multiple(() =>
         {
             Assert.That(Volatile.Read(ref corrupt), Is.Zero, "no half-received or mixed-up body reached the callback");
-            Assert.That(_proxy.Accepted, Is.GreaterThanOrEqualTo(2), "the cluster reconnected through the proxy");
+            Assert.That(Proxy.Accepted, Is.GreaterThanOrEqualTo(2), "the cluster reconnected through the proxy");
             Assert.That(Volatile.Read(ref redelivered), Is.GreaterThan(0), "the unacked deliveries of the cut came again");
             Assert.That(consumer.State, Is.EqualTo(ConsumerState.Online));
         });

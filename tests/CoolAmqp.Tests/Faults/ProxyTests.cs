@@ -14,32 +14,13 @@ namespace CoolAmqp.Tests.Faults;
 [Category("Faults")]
 [Category("Integration")]
 [CancelAfter(30_000)]
-public class ProxyTests : FaultTest
+public class ProxyTests : ProxyFaultTest
 {
-    private TcpProxy _proxy = null!;
-    private NodeDefinition _broker = null!;
-
-    [SetUp]
-    public void StartProxy()
-    {
-        _broker = NodeDefinition.Parse(Broker.Uri);
-        _proxy = new TcpProxy(_broker.Host, _broker.Port);
-    }
-
-    [TearDown]
-    public async Task StopProxy() => await _proxy.DisposeAsync();
-
-    private NodeDefinition ThroughProxy(int? heartbeat = null) =>
-        new("127.0.0.1", _broker.User, _broker.Password, _broker.VirtualHost, heartbeat, _proxy.Port)
-        {
-            ConnectionTimeout = TimeSpan.FromSeconds(5),
-        };
-
     private async Task<(Cluster Cluster, string Queue)> StartWithQueueAsync(int? heartbeat = null)
     {
         var cluster = new Cluster(ThroughProxy(heartbeat), Options());
         await Within(cluster.StartAsync(), 10, "StartAsync through the proxy");
-        Assert.That(_proxy.Accepted, Is.EqualTo(1), "the cluster connects through the proxy");
+        Assert.That(Proxy.Accepted, Is.EqualTo(1), "the cluster connects through the proxy");
         string queue = Broker.Unique("faults");
         await Within(cluster.DeclareAsync(new Queue(queue, exclusive: true)), 5, "DeclareAsync");
         return (cluster, queue);
@@ -63,14 +44,14 @@ public class ProxyTests : FaultTest
         }
 
         await Within(Task.WhenAny(publishes[..(count / 2)]), 10, "the first confirm");
-        _proxy.Stall();
+        Proxy.Stall();
         for (int i = count / 2; i < count; i++)
         {
             publishes[i] = cluster.PublishAsync(body, routingKey: queue, confirm: true).AsTask();
         }
 
         await Task.Delay(100, Deadline);
-        _proxy.CutAll();
+        Proxy.CutAll();
 
         await Within(SettledAsync(publishes), 5, "every publish completing after the cut");
         int acked = 0, dead = 0;
@@ -108,7 +89,7 @@ public class ProxyTests : FaultTest
 
         // The confirm channel is open and working; then the network stops delivering.
         await Within(cluster.PublishAsync(body, routingKey: queue, confirm: true).AsTask(), 5, "a first confirmed publish");
-        _proxy.Stall();
+        Proxy.Stall();
         var publishes = new Task[count];
         for (int i = 0; i < count; i++)
         {
@@ -122,7 +103,7 @@ public class ProxyTests : FaultTest
         }
 
         var clock = Stopwatch.StartNew();
-        _proxy.CutAll();
+        Proxy.CutAll();
         await Within(SettledAsync(publishes), 5, "every publish completing after the cut");
         Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "all failed promptly after the cut");
         foreach (Task publish in publishes)
@@ -138,7 +119,7 @@ public class ProxyTests : FaultTest
     {
         var (cluster, queue) = await StartWithQueueAsync();
         await using var _ = cluster;
-        _proxy.Stall();
+        Proxy.Stall();
         var (_, ready) = cluster.Consume(new Queue(queue, exclusive: true));
         Task declare = cluster.DeclareAsync(new Queue(Broker.Unique("faults-stalled"), exclusive: true));
         Task delete = cluster.DeleteQueueAsync(queue);
@@ -146,7 +127,7 @@ public class ProxyTests : FaultTest
         Assert.That(ready.IsCompleted || declare.IsCompleted || delete.IsCompleted, Is.False, "all wait on the stalled network");
 
         var clock = Stopwatch.StartNew();
-        _proxy.CutAll(reset);
+        Proxy.CutAll(reset);
         AssertConnectionDead(await FailureOf(ready, 3, "the consumer's ready task"));
         AssertConnectionDead(await FailureOf(declare, 3, "DeclareAsync"));
         AssertConnectionDead(await FailureOf(delete, 3, "DeleteQueueAsync"));
@@ -163,11 +144,11 @@ public class ProxyTests : FaultTest
         var (_, ready) = cluster.Consume(new Queue(queue, exclusive: true), noAck: true);
         await Within(ready, 5, "the consumer going online");
 
-        _proxy.Stall();
+        Proxy.Stall();
         Task publish = cluster.PublishAsync(message, routingKey: queue, confirm: true).AsTask();
         await Task.Delay(1500, Deadline);
         Assert.That(publish.IsCompleted, Is.False);
-        _proxy.Resume();
+        Proxy.Resume();
 
         await Within(publish, 5, "the confirm after the stall");
         await AssertReceivesAsync(cluster, message.Body.ToArray());
@@ -184,7 +165,7 @@ public class ProxyTests : FaultTest
         await Within(cluster.PublishAsync(new Message("warm"u8.ToArray()), routingKey: queue, confirm: true).AsTask(), 5,
             "a first confirmed publish");
 
-        _proxy.Stall();
+        Proxy.Stall();
         var clock = Stopwatch.StartNew();
         Task publish = cluster.PublishAsync(new Message("x"u8.ToArray()), routingKey: queue, confirm: true).AsTask();
         Task declare = cluster.DeclareAsync(new Queue(Broker.Unique("faults-hb"), exclusive: true));

@@ -12,7 +12,7 @@ namespace CoolAmqp.Tests.Faults;
 /// <see cref="Stall"/> (hold everything, as a network that silently stops delivering), <see cref="Resume"/>, or
 /// <see cref="CutAll"/> (close every proxied connection on both sides, as a network failure).
 /// </summary>
-internal sealed class TcpProxy : IAsyncDisposable
+public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly string _upstreamHost;
