@@ -162,7 +162,8 @@ internal sealed partial class Publisher : IChannelHandler
             return false;
         }
 
-        PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory, _republisher is not null);
+        PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory, _republisher is not null,
+            _connection.Continuations);
         if (!TryAppendTracked(channel, in method, in properties, message.Body.Span, pending))
         {
             pending.ReturnUnused();

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Threading;
 using System.Threading.Tasks;
 using System.Threading.Tasks.Sources;
+using CoolAmqp.Connections;
 
 namespace CoolAmqp.Channels;
 
@@ -17,7 +18,13 @@ internal sealed class PendingConfirm : IValueTaskSource
     private static readonly ConcurrentQueue<PendingConfirm> Pool = new();
     private static int _pooled;
 
+    private static readonly Action<object?> PostContinuation = static self => ((PendingConfirm)self!).Post();
+
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private ContinuationThread? _continuations;
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private ExecutionContext? _continuationContext;
     private int _completed;
     private int _holders;
     private CancellationTokenRegistration _cancellation;
@@ -52,8 +59,9 @@ internal sealed class PendingConfirm : IValueTaskSource
     /// <param name="routingKey">Routing key published with.</param>
     /// <param name="mandatory">Whether the publish is mandatory.</param>
     /// <param name="republishable">Whether it may be published again after a lost connection (the message is kept).</param>
+    /// <param name="continuations">Where the awaiter's continuation runs (null: the thread pool).</param>
     public static PendingConfirm Rent(Message message, string exchange, string routingKey, bool mandatory,
-        bool republishable = false)
+        bool republishable = false, ContinuationThread? continuations = null)
     {
         if (Pool.TryDequeue(out PendingConfirm? pending))
         {
@@ -68,6 +76,7 @@ internal sealed class PendingConfirm : IValueTaskSource
         pending.RoutingKey = routingKey;
         pending.Mandatory = mandatory;
         pending.Message = mandatory || republishable ? message : null;
+        pending._continuations = continuations;
         pending._completed = 0;
         pending._holders = 2;
         return pending;
@@ -133,7 +142,43 @@ internal sealed class PendingConfirm : IValueTaskSource
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token,
-        ValueTaskSourceOnCompletedFlags flags) => _core.OnCompleted(continuation, state, token, flags);
+        ValueTaskSourceOnCompletedFlags flags)
+    {
+        if (_continuations is null ||
+            ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 && HasSchedulingContext()))
+        {
+            // A synchronization context or task scheduler of the caller's runs it; otherwise the thread pool.
+            _core.RunContinuationsAsynchronously = true;
+            _core.OnCompleted(continuation, state, token, flags);
+            return;
+        }
+
+        // The core calls PostContinuation on the completing thread (the read loop), which hands the continuation
+        // to the connection's continuation thread: no pool worker wakes (and spins) per batch of confirms.
+        _continuation = continuation;
+        _continuationState = state;
+        _continuationContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0
+            ? ExecutionContext.Capture()
+            : null;
+        _core.RunContinuationsAsynchronously = false;
+        _core.OnCompleted(PostContinuation, this, token, ValueTaskSourceOnCompletedFlags.None);
+    }
+
+    private static bool HasSchedulingContext() =>
+        SynchronizationContext.Current is { } context && context.GetType() != typeof(SynchronizationContext) ||
+        TaskScheduler.Current != TaskScheduler.Default;
+
+    private void Post()
+    {
+        ContinuationThread continuations = _continuations!;
+        Action<object?> continuation = _continuation!;
+        object? state = _continuationState;
+        ExecutionContext? context = _continuationContext;
+        _continuation = null;
+        _continuationState = null;
+        _continuationContext = null;
+        continuations.Post(continuation, state, context);
+    }
 
     private void Release()
     {
@@ -144,6 +189,7 @@ internal sealed class PendingConfirm : IValueTaskSource
 
         _core.Reset();
         Message = null;
+        _continuations = null;
         if (Interlocked.Increment(ref _pooled) <= MaxPooled)
         {
             Pool.Enqueue(this);

@@ -62,6 +62,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         _logger = logger;
         _tracer = settings.FrameTracer;
         _writer = new FrameWriter(AmqpLimits.WriteHighWater, OnWriterFault, _tracer is null ? null : this);
+        Continuations = new ContinuationThread($"CoolAmqp continuations {settings.Host}:{settings.Port}");
     }
 
     /// <summary>Raised once when the connection ends: the reason, and whether it was closed on request.</summary>
@@ -69,6 +70,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     /// <summary>A number that tells this connection from every other of the process (never 0).</summary>
     public long Id { get; }
+
+    /// <summary>Runs the continuations of what the read loop completes (publisher confirms).</summary>
+    public ContinuationThread Continuations { get; }
 
     /// <summary>What the connection was created with.</summary>
     public ConnectionSettings Settings => _settings;
@@ -194,6 +198,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         _writer.Start(_stream, $"CoolAmqp writer {_settings.Host}:{_settings.Port}", _socket);
         _writer.WriteRaw(FrameEncoder.ProtocolHeader);
         new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_settings.Host}:{_settings.Port}" }.Start();
+        Continuations.Start();
 
         using (cancellationToken.UnsafeRegister(static s =>
         {
@@ -564,6 +569,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         {
             channel.OnConnectionBroken(channelFailure);
         }
+
+        // After the channels failed their confirms: the thread runs the last continuation it took, then ends.
+        Continuations.Stop();
 
         try
         {

@@ -289,4 +289,95 @@ public class ThreadingTests
 
         Assert.That(after, Is.LessThanOrEqualTo(before + 4), $"threads before {before}, after {after}");
     }
+
+    [Test]
+    public async Task A_confirmed_publish_resumes_off_the_reader_on_the_connections_continuation_thread()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("resume"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+        await Task.Run(async () =>
+        {
+            var names = new System.Collections.Generic.List<string?>();
+            for (int i = 0; i < 20; i++)
+            {
+                await cluster.PublishAsync(new Message(new byte[] { 1 }), routingKey: queue.Name, confirm: true);
+                names.Add(Thread.CurrentThread.Name);
+            }
+
+            Assert.That(names, Has.None.StartsWith("CoolAmqp reader"));
+            // Awaited one at a time, the thread is idle at each confirm, so every resumption lands on it.
+            Assert.That(names, Has.All.StartsWith("CoolAmqp continuations 127.0.0.1:").Or.StartsWith("CoolAmqp continuations localhost:"));
+        });
+    }
+
+    [Test]
+    public async Task A_continuation_that_waits_synchronously_for_another_confirm_does_not_deadlock()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("blocking"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+        Task run = Task.Run(async () =>
+        {
+            await cluster.PublishAsync(new Message(new byte[] { 1 }), routingKey: queue.Name, confirm: true);
+            // Now on the continuation thread: block it on a second confirm, whose continuation must run elsewhere.
+            cluster.PublishAsync(new Message(new byte[] { 2 }), routingKey: queue.Name, confirm: true)
+                .AsTask().Wait(TimeSpan.FromSeconds(10));
+            await cluster.PublishAsync(new Message(new byte[] { 3 }), routingKey: queue.Name, confirm: true);
+        });
+        await run.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.That((await cluster.DeclareAsync(queue, passive: true)).MessageCount, Is.EqualTo(3));
+    }
+
+    /// <summary>Counts what is posted to it and runs it on the pool, marked.</summary>
+    private sealed class CountingContext : SynchronizationContext
+    {
+        public int Posts;
+
+        public override void Post(SendOrPostCallback d, object? state)
+        {
+            Interlocked.Increment(ref Posts);
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                SetSynchronizationContext(this);
+                d(state);
+            });
+        }
+    }
+
+    [Test]
+    public async Task A_synchronization_context_of_the_caller_gets_the_continuation()
+    {
+        await using Cluster cluster = await Broker.StartAsync();
+        var queue = new Queue(Broker.Unique("context"), exclusive: true);
+        await cluster.DeclareAsync(queue);
+        var context = new CountingContext();
+        var done = new TaskCompletionSource<SynchronizationContext?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        SynchronizationContext? previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(context);
+        try
+        {
+            _ = ResumeAsync();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+
+        Assert.That(await done.Task.WaitAsync(TimeSpan.FromSeconds(20)), Is.SameAs(context));
+        Assert.That(context.Posts, Is.GreaterThanOrEqualTo(1));
+
+        async Task ResumeAsync()
+        {
+            try
+            {
+                await cluster.PublishAsync(new Message(new byte[] { 1 }), routingKey: queue.Name, confirm: true);
+                done.TrySetResult(SynchronizationContext.Current);
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
+        }
+    }
 }
