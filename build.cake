@@ -1,4 +1,4 @@
-// CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Soak, Pack.
+// CoolAmqp build script. Targets: Build, Test, Bench, MicroBench, Demo, Soak, Fuzz, Pack.
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
 // what they started afterwards, also on failure. Test also starts a three-node cluster (unless COOLAMQP_CLUSTER and
@@ -211,6 +211,13 @@ Task("MicroBench").Does(() =>
 {
     var args = string.IsNullOrEmpty(benchArgs) ? "--filter * --job short" : benchArgs;
     Run("dotnet", $"run --project bench/CoolAmqp.Benchmarks -c Release -- {args}");
+});
+
+// Coverage-guided fuzzing of the parsers (AFL++ and SharpFuzz, tools/fuzz.sh); the corpus it grows is committed and
+// replayed by Test. --seconds=N sets the time (default 600).
+Task("Fuzz").Does(() =>
+{
+    Run("bash", $"\"{root.CombineWithFilePath("tools/fuzz.sh")}\" {Argument("seconds", "600")}");
 });
 
 Task("Pack").Does(() =>

@@ -757,6 +757,40 @@ internal static class Emitter
         writer.CloseBlock();
         writer.CloseBlock();
         writer.WriteLine();
+        WriteSummary(writer, "Parses any method of the spec, whichever peer sends it, into its struct: for traces, tests and fuzzing, not the receive path (the strings and tables of the arguments are materialised).", escape: false);
+        writer.WriteLine("/// <param name=\"payload\">The whole method-frame payload: class id, method id, arguments.</param>");
+        writer.WriteLine("/// <returns>The method, boxed.</returns>");
+        writer.WriteLine("/// <exception cref=\"AmqpFrameFormatException\">The payload is truncated or malformed, or names no method of the spec.</exception>");
+        writer.WriteLine("public static IAmqpMethod Decode(ReadOnlySpan<byte> payload)");
+        writer.OpenBlock();
+        writer.WriteLine("if (payload.Length < 4)");
+        writer.OpenBlock();
+        writer.WriteLine("throw new AmqpFrameFormatException(\"A method frame payload needs 4 bytes of class and method id; it has \" + payload.Length.ToString(CultureInfo.InvariantCulture) + \".\");");
+        writer.CloseBlock();
+        writer.WriteLine();
+        writer.WriteLine("uint commandId = BinaryPrimitives.ReadUInt32BigEndian(payload);");
+        writer.WriteLine("ReadOnlySpan<byte> arguments = payload.Slice(4);");
+        writer.WriteLine("switch (commandId)");
+        writer.OpenBlock();
+        foreach (ClassModel amqpClass in model.Classes)
+        {
+            foreach (MethodModel method in amqpClass.Methods)
+            {
+                string typeName = TypeName(amqpClass, method);
+                writer.WriteLine($"case {typeName}.CommandIdValue:");
+                writer.Indentation++;
+                writer.WriteLine($"return {typeName}.Read(arguments).ToMethod();");
+                writer.Indentation--;
+            }
+        }
+
+        writer.WriteLine("default:");
+        writer.Indentation++;
+        writer.WriteLine("throw new AmqpFrameFormatException(\"Unknown AMQP method (\" + (commandId >> 16).ToString(CultureInfo.InvariantCulture) + \", \" + (commandId & 0xFFFF).ToString(CultureInfo.InvariantCulture) + \").\");");
+        writer.Indentation--;
+        writer.CloseBlock();
+        writer.CloseBlock();
+        writer.WriteLine();
         writer.WriteLine("private static AmqpFrameFormatException Unexpected(uint commandId)");
         writer.OpenBlock();
         writer.WriteLine("string ids = \"(\" + (commandId >> 16).ToString(CultureInfo.InvariantCulture) + \", \" + (commandId & 0xFFFF).ToString(CultureInfo.InvariantCulture) + \")\";");
