@@ -7,12 +7,12 @@
 # a work dir, instruments its copy of CoolAmqp.dll, and runs afl-fuzz over tests/fuzz/corpus. Afterwards the queue is
 # minimised with afl-cmin into tests/fuzz/corpus (the test command replays it), and any crash is copied to
 # tests/fuzz/crashes/ and listed: each one must become a regression test (tests/CoolAmqp.Tests/Framing/FuzzCorpusTests.cs).
-# Work files live under $COOLAMQP_FUZZ_WORK (default /tmp/coolamqp-fuzz).
+# Work files live under $COOLAMQP_FUZZ_WORK (default artifacts/fuzz; afl-cmin refuses to work under /tmp).
 set -euo pipefail
 
 SECONDS_TO_RUN=${1:-600}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=${COOLAMQP_FUZZ_WORK:-/tmp/coolamqp-fuzz}
+WORK=${COOLAMQP_FUZZ_WORK:-$ROOT/artifacts/fuzz}
 CORPUS="$ROOT/tests/fuzz/corpus"
 CRASHES="$ROOT/tests/fuzz/crashes"
 

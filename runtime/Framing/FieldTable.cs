@@ -233,7 +233,8 @@ public sealed class FieldTable : IReadOnlyDictionary<string, object?>, IEquatabl
     }
 
     /// <summary>Decodes a table body (the bytes after the 4-byte length prefix).</summary>
-    /// <exception cref="AmqpFrameFormatException">The input is truncated, has an unknown type code, or nests deeper than 64 levels.</exception>
+    /// <exception cref="AmqpFrameFormatException">The input is truncated, has an unknown type code, a key that is not
+    /// UTF-8, or nests deeper than 64 levels.</exception>
     public static FieldTable Decode(ReadOnlySpan<byte> body) => Decode(body, 0);
 
     internal static FieldTable Decode(ReadOnlySpan<byte> body, int depth)
@@ -243,6 +244,14 @@ public sealed class FieldTable : IReadOnlyDictionary<string, object?>, IEquatabl
         var reader = new FieldTableReader(body);
         while (reader.MoveNext())
         {
+            // A key that is not UTF-8 would come out with U+FFFD in it: a different key, possibly too long to encode
+            // again (found by fuzzing). FieldTableReader still gives its raw bytes.
+            if (!System.Text.Unicode.Utf8.IsValid(reader.Key))
+            {
+                throw new AmqpFrameFormatException(
+                    $"Field table key of {reader.Key.Length} bytes is not valid UTF-8 (read it as bytes with FieldTableReader).");
+            }
+
             string key = Wire.DecodeString(reader.Key);
             object? value = reader.Value.ToObject(depth);
             int i = table.IndexOf(key);

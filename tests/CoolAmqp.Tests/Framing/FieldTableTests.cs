@@ -106,6 +106,20 @@ public class FieldTableTests
     }
 
     [Test]
+    public void A_key_that_is_not_UTF8_is_a_format_error_not_a_changed_key()
+    {
+        // Found by fuzzing: 0xFF decoded to U+FFFD (3 bytes), so a decoded 100-byte key re-encoded to 300 bytes and
+        // the table could not be sent again.
+        byte[] key = new byte[100];
+        key.AsSpan().Fill(0xFF);
+        byte[] body = [100, .. key, (byte)'V'];
+        Assert.That(() => FieldTable.Decode(body), Throws.TypeOf<AmqpFrameFormatException>().With.Message.Contains("UTF-8"));
+        var reader = new FieldTableReader(body);
+        Assert.That(reader.MoveNext(), Is.True);
+        Assert.That(reader.Key.ToArray(), Is.EqualTo(key), "the raw key stays readable");
+    }
+
+    [Test]
     public void Empty_table_is_four_zero_bytes()
     {
         Assert.That(Encode(new FieldTable()), Is.EqualTo(new byte[4]));
