@@ -25,6 +25,8 @@ if ! command -v afl-fuzz >/dev/null 2>&1; then
 fi
 
 cd "$ROOT"
+# afl-cmin wants the target as a path, not a name on the PATH.
+DOTNET=$(readlink -f "$(command -v dotnet)")
 dotnet tool restore >/dev/null
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -37,14 +39,14 @@ dotnet sharpfuzz "$WORK/bin/CoolAmqp.dll" >&2
 # No core dumps are configured in a container, and the CPU governor is not ours to set.
 export AFL_SKIP_BIN_CHECK=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1
 log "fuzzing for $SECONDS_TO_RUN s"
-afl-fuzz -i "$CORPUS" -o "$WORK/findings" -t 10000 -m none -V "$SECONDS_TO_RUN" -- dotnet "$WORK/bin/CoolAmqp.Fuzz.dll" >"$WORK/afl.log" 2>&1 || {
+afl-fuzz -i "$CORPUS" -o "$WORK/findings" -t 10000 -m none -V "$SECONDS_TO_RUN" -- "$DOTNET" "$WORK/bin/CoolAmqp.Fuzz.dll" >"$WORK/afl.log" 2>&1 || {
   tail -30 "$WORK/afl.log" >&2
   exit 1
 }
 grep -E "execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs|bitmap_cvg|run_time" "$WORK/findings/default/fuzzer_stats" | tee "$WORK/stats.txt" >&2
 
 log "minimising the corpus"
-afl-cmin -i "$WORK/findings/default/queue" -o "$WORK/cmin" -t 10000 -m none -- dotnet "$WORK/bin/CoolAmqp.Fuzz.dll" >"$WORK/cmin.log" 2>&1 || {
+afl-cmin -i "$WORK/findings/default/queue" -o "$WORK/cmin" -t 10000 -m none -- "$DOTNET" "$WORK/bin/CoolAmqp.Fuzz.dll" >"$WORK/cmin.log" 2>&1 || {
   tail -20 "$WORK/cmin.log" >&2
   exit 1
 }
