@@ -730,16 +730,7 @@ internal static class Emitter
         writer.WriteLine("/// <exception cref=\"AmqpFrameFormatException\">The payload is truncated or malformed, or names a method a client never receives.</exception>");
         writer.WriteLine("public static void Dispatch<THandler>(ref THandler handler, ushort channel, ReadOnlySpan<byte> payload)");
         writer.WriteLine("    where THandler : IClientMethodHandler");
-        writer.OpenBlock();
-        writer.WriteLine("if (payload.Length < 4)");
-        writer.OpenBlock();
-        writer.WriteLine("throw new AmqpFrameFormatException(\"A method frame payload needs 4 bytes of class and method id; it has \" + payload.Length.ToString(CultureInfo.InvariantCulture) + \".\");");
-        writer.CloseBlock();
-        writer.WriteLine();
-        writer.WriteLine("uint commandId = BinaryPrimitives.ReadUInt32BigEndian(payload);");
-        writer.WriteLine("ReadOnlySpan<byte> arguments = payload.Slice(4);");
-        writer.WriteLine("switch (commandId)");
-        writer.OpenBlock();
+        WriteCommandSwitchStart(writer);
         foreach ((ClassModel amqpClass, MethodModel method) in received)
         {
             string typeName = TypeName(amqpClass, method);
@@ -762,16 +753,7 @@ internal static class Emitter
         writer.WriteLine("/// <returns>The method, boxed.</returns>");
         writer.WriteLine("/// <exception cref=\"AmqpFrameFormatException\">The payload is truncated or malformed, or names no method of the spec.</exception>");
         writer.WriteLine("public static IAmqpMethod Decode(ReadOnlySpan<byte> payload)");
-        writer.OpenBlock();
-        writer.WriteLine("if (payload.Length < 4)");
-        writer.OpenBlock();
-        writer.WriteLine("throw new AmqpFrameFormatException(\"A method frame payload needs 4 bytes of class and method id; it has \" + payload.Length.ToString(CultureInfo.InvariantCulture) + \".\");");
-        writer.CloseBlock();
-        writer.WriteLine();
-        writer.WriteLine("uint commandId = BinaryPrimitives.ReadUInt32BigEndian(payload);");
-        writer.WriteLine("ReadOnlySpan<byte> arguments = payload.Slice(4);");
-        writer.WriteLine("switch (commandId)");
-        writer.OpenBlock();
+        WriteCommandSwitchStart(writer);
         foreach (ClassModel amqpClass in model.Classes)
         {
             foreach (MethodModel method in amqpClass.Methods)
@@ -801,6 +783,21 @@ internal static class Emitter
         writer.CloseBlock();
         writer.CloseBlock();
         return EndFile(writer);
+    }
+
+    /// <summary>The start of a method that switches on the command id of a method-frame payload.</summary>
+    private static void WriteCommandSwitchStart(SourceWriter writer)
+    {
+        writer.OpenBlock();
+        writer.WriteLine("if (payload.Length < 4)");
+        writer.OpenBlock();
+        writer.WriteLine("throw new AmqpFrameFormatException(\"A method frame payload needs 4 bytes of class and method id; it has \" + payload.Length.ToString(CultureInfo.InvariantCulture) + \".\");");
+        writer.CloseBlock();
+        writer.WriteLine();
+        writer.WriteLine("uint commandId = BinaryPrimitives.ReadUInt32BigEndian(payload);");
+        writer.WriteLine("ReadOnlySpan<byte> arguments = payload.Slice(4);");
+        writer.WriteLine("switch (commandId)");
+        writer.OpenBlock();
     }
 
     private static string EmitMethodNames(SpecModel model)
