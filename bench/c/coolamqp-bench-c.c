@@ -1,7 +1,8 @@
 /*
  * coolamqp-bench-c: the librabbitmq-c client of the end-to-end runner (bench/README.md).
  *
- * One thread, one blocking socket, the library's synchronous API, as a C application would use it. The runner
+ * One thread, the library's synchronous API (it waits in poll() on its non-blocking socket, as strace shows), as a
+ * C application would use it. Each publish is three send() calls (method and header with MSG_MORE). The runner
  * starts one process per run; the scenarios do what the C# drivers in bench/CoolAmqp.Bench/Drivers do.
  *
  *   coolamqp-bench-c SCENARIO QUEUE BODY_SIZE COUNT MAX_UNCONFIRMED PREFETCH

@@ -10,8 +10,8 @@ using System.Threading.Tasks;
 namespace CoolAmqp.Bench.Drivers;
 
 /// <summary>
-/// librabbitmq-c (Debian's librabbitmq 0.11) through bench/c/coolamqp-bench-c: one process per run, one thread, one
-/// blocking socket. The child measures its own interval (CLOCK_MONOTONIC, which is <see cref="Stopwatch"/>'s clock on
+/// librabbitmq-c (Debian's librabbitmq 0.11) through bench/c/coolamqp-bench-c: one process per run, one thread, the
+/// library's synchronous API. The child measures its own interval (CLOCK_MONOTONIC, which is <see cref="Stopwatch"/>'s clock on
 /// Linux, and its CPU time over the interval), so neither its start-up and connection nor this process count; its
 /// allocations are not counted. The output protocol is described at the top of the C file.
 /// </summary>
@@ -22,7 +22,7 @@ internal sealed class LibRabbitMqCDriver(string? binary, string? unavailable) : 
 
     public string Name => "librabbitmq-c";
 
-    public string Description => "librabbitmq-c 0.11 (Debian's librabbitmq) from C (bench/c), one thread, blocking socket, one "
+    public string Description => "librabbitmq-c 0.11 (Debian's librabbitmq) from C (bench/c), one thread, synchronous API, one "
         + "process per run; publish-confirm keeps its window by reading basic.ack frames (amqp_simple_wait_frame); "
         + "CPU is the child's user + system time over its measured interval; allocations not counted";
 
