@@ -10,9 +10,14 @@ internal sealed class BenchOptions
     public const string DefaultBroker = "amqp://guest:guest@127.0.0.1:5672/";
     public const string ClientCoolAmqp = "coolamqp";
     public const string ClientRabbitMq = "rabbitmq";
+    public const string ClientRabbitMqFast = "rabbitmq-fast";
+    public const string ClientC = "c";
+
+    /// <summary>Every client, in the order they run; the first is the one the report's ratios are of.</summary>
+    public static readonly string[] AllClients = [ClientCoolAmqp, ClientRabbitMq, ClientRabbitMqFast, ClientC];
 
     public const string Usage = """
-        CoolAmqp.Bench - CoolAmqp against RabbitMQ.Client 7.2.2, end to end, against one broker.
+        CoolAmqp.Bench - CoolAmqp against RabbitMQ.Client 7.2.2 and librabbitmq-c, end to end, against one broker.
         The broker is COOLAMQP_BROKER (default amqp://guest:guest@127.0.0.1:5672/).
 
           --quick               smoke run: small counts, 1 repetition (seconds)
@@ -20,7 +25,9 @@ internal sealed class BenchOptions
           --warmups N           full-size warm-up runs per client and case before them (default 2; --quick: 1 small)
           --scenarios LIST      publish,publish-confirm,consume,consume-ack,roundtrip (default: all)
           --sizes LIST          body sizes 16,1K,64K,1M (default: all; 1M is run by publish only)
-          --clients LIST        coolamqp,rabbitmq (default: both)
+          --clients LIST        coolamqp,rabbitmq,rabbitmq-fast,c (default: all; librabbitmq-c is an alias of c)
+                                rabbitmq-fast: publish-confirm with confirmation tracking off and its own window;
+                                c: librabbitmq-c, built by bench/c/build.sh at start (unavailable if that fails)
           --scale X             multiply every message count by X (default 1)
           --count SIZE=N        messages per run at SIZE for the throughput scenarios (repeatable)
           --roundtrips SIZE=N   round trips per run at SIZE (repeatable)
@@ -98,8 +105,12 @@ internal sealed class BenchOptions
                     foreach (var s in List(Value()))
                     {
                         var c = s.ToLowerInvariant();
-                        if (c is not (ClientCoolAmqp or ClientRabbitMq)) throw new ArgumentException($"Unknown client '{s}'; expected coolamqp or rabbitmq.");
-                        options.Clients.Add(c);
+                        if (c == "librabbitmq-c") c = ClientC;
+                        if (Array.IndexOf(AllClients, c) < 0)
+                        {
+                            throw new ArgumentException($"Unknown client '{s}'; expected coolamqp, rabbitmq, rabbitmq-fast or c.");
+                        }
+                        if (!options.Clients.Contains(c)) options.Clients.Add(c);
                     }
                     break;
                 case "--scale":
@@ -127,7 +138,7 @@ internal sealed class BenchOptions
         options.Warmups = warmups ?? (options.Quick ? 1 : 2);
         if (options.Scenarios.Count == 0) options.Scenarios.AddRange(ScenarioNames.All);
         if (options.Sizes.Count == 0) options.Sizes.AddRange(Bench.Sizes.All);
-        if (options.Clients.Count == 0) options.Clients.AddRange([ClientCoolAmqp, ClientRabbitMq]);
+        if (options.Clients.Count == 0) options.Clients.AddRange(AllClients);
         return options;
     }
 

@@ -8,7 +8,8 @@ using System.Threading.Tasks;
 using CoolAmqp.Bench;
 using CoolAmqp.Bench.Drivers;
 
-// The end-to-end runner: CoolAmqp and RabbitMQ.Client against one broker, alternated, checked, reported.
+// The end-to-end runner: CoolAmqp, RabbitMQ.Client (two confirm modes) and librabbitmq-c against one broker,
+// alternated, checked, reported.
 if (args.Length == 1 && args[0] == CountWatcher.Argument)
 {
     return await CountWatcher.RunChildAsync(new Uri(Environment.GetEnvironmentVariable("COOLAMQP_BROKER") ?? BenchOptions.DefaultBroker));
@@ -44,12 +45,31 @@ var machine = MachineInfo.Detect();
 Console.WriteLine($"CoolAmqp.Bench: {plan.Count} cases x {options.Repetitions} runs per client against {brokerShown}");
 Console.WriteLine($"machine: {machine.CpuModel}, {machine.Cores} cores; {machine.Runtime}");
 
+// The C driver is built before any connection (the runner gives a connection 30 s; apt-get may need longer).
+string? cBinary = null, cUnavailable = null;
+if (options.Clients.Contains(BenchOptions.ClientC))
+{
+    try
+    {
+        cBinary = await LibRabbitMqCDriver.BuildAsync(stop.Token);
+        Console.WriteLine($"librabbitmq-c driver: {cBinary}");
+    }
+    catch (DriverUnavailableException e)
+    {
+        cUnavailable = e.Message;
+    }
+}
 var slots = new List<ClientSlot>();
 foreach (var client in options.Clients)
 {
-    slots.Add(client == BenchOptions.ClientCoolAmqp
-        ? new ClientSlot(client, () => new CoolAmqpDriver())
-        : new ClientSlot(client, () => new RabbitMqClientDriver()));
+    slots.Add(new ClientSlot(client, client switch
+    {
+        BenchOptions.ClientCoolAmqp => () => new CoolAmqpDriver(),
+        BenchOptions.ClientRabbitMq => () => new RabbitMqClientDriver(untrackedConfirms: false),
+        BenchOptions.ClientRabbitMqFast => () => new RabbitMqClientDriver(untrackedConfirms: true),
+        BenchOptions.ClientC => () => new LibRabbitMqCDriver(cBinary, cUnavailable),
+        _ => throw new InvalidOperationException($"No driver for client '{client}'."),
+    }));
 }
 
 await using var admin = new BrokerAdmin();
@@ -95,7 +115,7 @@ var clientNames = new List<string>();
 foreach (var slot in slots)
 {
     clientNames.Add(slot.Name);
-    clientSummaries.Add(slot.Unavailable is null ? new ClientSummary(slot.Name, "ok", null) : new ClientSummary(slot.Name, "unavailable", slot.Unavailable));
+    clientSummaries.Add(new ClientSummary(slot.Name, slot.Unavailable is null ? "ok" : "unavailable", slot.Unavailable, slot.Description));
 }
 var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 var report = new BenchReport(date, commit, dirty, machine, brokerShown, admin.BrokerVersion, options.Quick, options.Repetitions, options.Warmups,

@@ -9,14 +9,18 @@ using System.Text.Json.Serialization;
 
 namespace CoolAmqp.Bench;
 
-internal sealed record ClientSummary(string Name, string Status, string? Reason);
+internal sealed record ClientSummary(string Name, string Status, string? Reason, string? Description);
 
 internal sealed record Metrics(double? MessagesPerSecond, double? CpuMicrosPerMessage, double? AllocatedBytesPerMessage,
     double? P50Micros, double? P99Micros);
 
 internal sealed record ClientCaseResult(string Client, int OkRuns, int FailedRuns, Metrics? Median);
 
-internal sealed record CaseSummary(string Scenario, int BodySize, int Count, IReadOnlyList<ClientCaseResult> Clients, Metrics? Ratio);
+/// <summary>The first client's medians divided by another client's, in one case of one invocation.</summary>
+internal sealed record ClientRatio(string Client, string Against, Metrics Ratio);
+
+internal sealed record CaseSummary(string Scenario, int BodySize, int Count, IReadOnlyList<ClientCaseResult> Clients,
+    IReadOnlyList<ClientRatio> Ratios);
 
 /// <summary>Everything one invocation measured; serialised as the results JSON.</summary>
 internal sealed record BenchReport(
@@ -46,7 +50,7 @@ internal sealed record BenchReport(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>Medians over the passed measured runs of each client and case, and their ratio (first client / second).</summary>
+    /// <summary>Medians over the passed measured runs of each client and case, and the first client's ratio to each other one.</summary>
     public static IReadOnlyList<CaseSummary> Summarise(IReadOnlyList<BenchCase> plan, IReadOnlyList<string> clients,
         IReadOnlyList<RunRecord> runs)
     {
@@ -69,21 +73,27 @@ internal sealed record BenchReport(
                     ok++;
                     rate.Add(run.MessagesPerSecond);
                     cpu.Add(run.CpuMicrosPerMessage);
-                    alloc.Add(run.AllocatedBytesPerMessage);
+                    if (run.AllocatedBytesPerMessage is { } allocated) alloc.Add(allocated);
                     if (run.P50Micros is { } a) p50.Add(a);
                     if (run.P99Micros is { } b) p99.Add(b);
                 }
                 var median = ok == 0 ? null : new Metrics(Stats.Median(rate), Stats.Median(cpu), Stats.Median(alloc), Stats.Median(p50), Stats.Median(p99));
                 perClient.Add(new ClientCaseResult(client, ok, failed, median));
             }
-            Metrics? ratio = null;
-            if (perClient.Count == 2 && perClient[0].Median is { } x && perClient[1].Median is { } y)
+            // The first client (CoolAmqp unless --clients says otherwise) against every other measured in this invocation.
+            var ratios = new List<ClientRatio>();
+            if (perClient.Count > 0 && perClient[0].Median is { } x)
             {
-                ratio = new Metrics(Stats.Ratio(x.MessagesPerSecond, y.MessagesPerSecond), Stats.Ratio(x.CpuMicrosPerMessage, y.CpuMicrosPerMessage),
-                    Stats.Ratio(x.AllocatedBytesPerMessage, y.AllocatedBytesPerMessage), Stats.Ratio(x.P50Micros, y.P50Micros),
-                    Stats.Ratio(x.P99Micros, y.P99Micros));
+                for (var i = 1; i < perClient.Count; i++)
+                {
+                    if (perClient[i].Median is not { } y) continue;
+                    ratios.Add(new ClientRatio(perClient[0].Client, perClient[i].Client, new Metrics(
+                        Stats.Ratio(x.MessagesPerSecond, y.MessagesPerSecond), Stats.Ratio(x.CpuMicrosPerMessage, y.CpuMicrosPerMessage),
+                        Stats.Ratio(x.AllocatedBytesPerMessage, y.AllocatedBytesPerMessage), Stats.Ratio(x.P50Micros, y.P50Micros),
+                        Stats.Ratio(x.P99Micros, y.P99Micros))));
+                }
             }
-            cases.Add(new CaseSummary(benchCase.Scenario.Name(), benchCase.BodySize, benchCase.Count, perClient, ratio));
+            cases.Add(new CaseSummary(benchCase.Scenario.Name(), benchCase.BodySize, benchCase.Count, perClient, ratios));
         }
         return cases;
     }
@@ -95,35 +105,42 @@ internal sealed record BenchReport(
         var md = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
         var names = Clients.Select(c => c.Name).ToList();
-        var twoClients = names.Count == 2;
-        var ratioName = twoClients ? $"{names[0]} / {names[1]}" : "";
+        var others = names.Skip(1).ToList();
+        // Allocation columns only for clients whose allocations are counted (not the C driver's).
+        var withAllocations = names.Where(n => Cases.Any(c => c.Clients.Any(r => r.Client == n && r.Median?.AllocatedBytesPerMessage is not null))).ToList();
 
         md.Append(inv, $"### Results {Date}, commit {Commit}{(Dirty ? " (uncommitted changes)" : "")}{(Quick ? ", --quick smoke run" : "")}\n\n");
         md.Append(inv, $"Machine: {Machine.CpuModel}, {Machine.Cores} cores (lscpu); {Machine.Os}; {Machine.Runtime}. ");
         md.Append(inv, $"Broker: {BrokerVersion} at {Broker}, on the same machine.\n\n");
         md.Append(inv, $"Each figure is the median of the measured runs that passed their checks ({Repetitions} per client and case, ");
-        md.Append(inv, $"the clients alternated run by run after {Warmups} warm-up run{(Warmups == 1 ? "" : "s")} each{(Quick ? "" : " of the same size")}); client CPU is user + system time of the whole process.");
-        if (twoClients) md.Append(inv, $" ratio = {ratioName}: above 1 is better for msg/s, below 1 is better for CPU, allocation and latency.");
+        md.Append(inv, $"the clients alternated run by run after {Warmups} warm-up run{(Warmups == 1 ? "" : "s")} each{(Quick ? "" : " of the same size")}); client CPU is user + system time of the whole client process.");
+        if (others.Count > 0)
+        {
+            md.Append(inv, $" \"vs X\" = {names[0]} / X, measured in this invocation: msg/s ratio · CPU-per-message ratio (round trips: p50 ratio · p99 ratio); ");
+            md.Append("above 1 is better for msg/s, below 1 is better for CPU and latency.");
+        }
         md.Append("\n\n");
         foreach (var c in Clients)
         {
-            if (c.Status != "ok") md.Append(inv, $"**{c.Name}: {c.Status}** - {c.Reason}\n\n");
+            md.Append(inv, $"- **{c.Name}**: {c.Description ?? "no description"}{(c.Status == "ok" ? "" : $". **{c.Status}**: {c.Reason}")}\n");
         }
+        md.Append('\n');
 
         md.Append("| scenario | body | messages |");
-        AppendMetricHeader(md, names, "msg/s", twoClients);
-        AppendMetricHeader(md, names, "CPU µs/msg", twoClients);
-        AppendMetricHeader(md, names, "alloc B/msg", twoClients);
+        foreach (var name in names) md.Append(inv, $" {name} msg/s |");
+        foreach (var name in names) md.Append(inv, $" {name} CPU µs/msg |");
+        foreach (var name in withAllocations) md.Append(inv, $" {name} alloc B/msg |");
+        foreach (var name in others) md.Append(inv, $" vs {name} |");
         md.Append(" runs ok |\n|---|---:|---:|");
-        var columns = (names.Count + (twoClients ? 1 : 0)) * 3;
-        for (var i = 0; i < columns; i++) md.Append("---:|");
+        for (var i = 0; i < names.Count * 2 + withAllocations.Count + others.Count; i++) md.Append("---:|");
         md.Append("---|\n");
         foreach (var row in Cases)
         {
             md.Append(inv, $"| {row.Scenario} | {Sizes.Format(row.BodySize)} | {row.Count:N0} |");
-            AppendMetric(md, row, m => m.MessagesPerSecond, "N0", twoClients, r => r.MessagesPerSecond);
-            AppendMetric(md, row, m => m.CpuMicrosPerMessage, "0.00", twoClients, r => r.CpuMicrosPerMessage);
-            AppendMetric(md, row, m => m.AllocatedBytesPerMessage, "N0", twoClients, r => r.AllocatedBytesPerMessage);
+            AppendMetric(md, row, names, m => m.MessagesPerSecond, "N0");
+            AppendMetric(md, row, names, m => m.CpuMicrosPerMessage, "0.00");
+            AppendMetric(md, row, withAllocations, m => m.AllocatedBytesPerMessage, "N0");
+            AppendRatios(md, row, others, r => r.MessagesPerSecond, r => r.CpuMicrosPerMessage);
             md.Append(' ');
             for (var i = 0; i < row.Clients.Count; i++)
             {
@@ -138,16 +155,18 @@ internal sealed record BenchReport(
         if (roundtrips.Count > 0)
         {
             md.Append("\nRound-trip latency (publish on one channel, receive on another channel of the same connection):\n\n| body | round trips |");
-            AppendMetricHeader(md, names, "p50 µs", twoClients);
-            AppendMetricHeader(md, names, "p99 µs", twoClients);
+            foreach (var name in names) md.Append(inv, $" {name} p50 µs |");
+            foreach (var name in names) md.Append(inv, $" {name} p99 µs |");
+            foreach (var name in others) md.Append(inv, $" vs {name} |");
             md.Append("\n|---:|---:|");
-            for (var i = 0; i < (names.Count + (twoClients ? 1 : 0)) * 2; i++) md.Append("---:|");
+            for (var i = 0; i < names.Count * 2 + others.Count; i++) md.Append("---:|");
             md.Append('\n');
             foreach (var row in roundtrips)
             {
                 md.Append(inv, $"| {Sizes.Format(row.BodySize)} | {row.Count:N0} |");
-                AppendMetric(md, row, m => m.P50Micros, "N1", twoClients, r => r.P50Micros);
-                AppendMetric(md, row, m => m.P99Micros, "N1", twoClients, r => r.P99Micros);
+                AppendMetric(md, row, names, m => m.P50Micros, "N1");
+                AppendMetric(md, row, names, m => m.P99Micros, "N1");
+                AppendRatios(md, row, others, r => r.P50Micros, r => r.P99Micros);
                 md.Append('\n');
             }
         }
@@ -196,28 +215,30 @@ internal sealed record BenchReport(
         File.WriteAllText(path, text);
     }
 
-    private static void AppendMetricHeader(StringBuilder md, List<string> names, string metric, bool ratio)
+    private static void AppendMetric(StringBuilder md, CaseSummary row, List<string> clients, Func<Metrics, double?> select, string format)
     {
-        foreach (var name in names) md.Append(CultureInfo.InvariantCulture, $" {name} {metric} |");
-        if (ratio) md.Append(" ratio |");
-    }
-
-    private static void AppendMetric(StringBuilder md, CaseSummary row, Func<Metrics, double?> select, string format, bool ratio,
-        Func<Metrics, double?> selectRatio)
-    {
-        foreach (var c in row.Clients)
+        foreach (var client in clients)
         {
-            var value = c.Median is { } m ? select(m) : null;
+            var c = row.Clients.FirstOrDefault(r => r.Client == client);
+            var value = c?.Median is { } m ? select(m) : null;
             var text = value is { } v ? v.ToString(format, CultureInfo.InvariantCulture)
-                : c.OkRuns + c.FailedRuns == 0 ? "n/a"
+                : c is null || c.OkRuns + c.FailedRuns == 0 ? "n/a"
                 : c.OkRuns == 0 ? "failed"
                 : "-";
             md.Append(CultureInfo.InvariantCulture, $" {text} |");
         }
-        if (ratio)
+    }
+
+    // One cell per other client: two ratios of the first client to it, "1.12× · 0.80×".
+    private static void AppendRatios(StringBuilder md, CaseSummary row, List<string> others, Func<Metrics, double?> first,
+        Func<Metrics, double?> second)
+    {
+        foreach (var other in others)
         {
-            var r = row.Ratio is { } rm ? selectRatio(rm) : null;
-            md.Append(CultureInfo.InvariantCulture, $" {(r is { } x ? FormatRatio(x) : "-")} |");
+            var ratio = row.Ratios.FirstOrDefault(r => r.Against == other)?.Ratio;
+            var a = ratio is null ? null : first(ratio);
+            var b = ratio is null ? null : second(ratio);
+            md.Append(CultureInfo.InvariantCulture, $" {(a is { } x ? FormatRatio(x) : "-")} · {(b is { } y ? FormatRatio(y) : "-")} |");
         }
     }
 

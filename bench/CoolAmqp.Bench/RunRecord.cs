@@ -2,7 +2,8 @@ namespace CoolAmqp.Bench;
 
 /// <summary>
 /// One run of one client on one case, as measured; a failed run carries why and no figures. <see cref="CountPolls"/>:
-/// the passive declares the count watcher made to see the end of a publish run (in its own process).
+/// the passive declares the count watcher made to see the end of a publish run (in its own process). Allocations and
+/// collections are null for a client in another process (librabbitmq-c): only .NET's are counted.
 /// </summary>
 internal sealed record RunRecord(
     string Client,
@@ -16,9 +17,9 @@ internal sealed record RunRecord(
     double Seconds,
     double MessagesPerSecond,
     double CpuMicrosPerMessage,
-    double AllocatedBytesPerMessage,
-    int Gen0Collections,
-    int Gen2Collections,
+    double? AllocatedBytesPerMessage,
+    int? Gen0Collections,
+    int? Gen2Collections,
     double? P50Micros,
     double? P99Micros,
     int? CountPolls);

@@ -16,6 +16,9 @@ internal sealed class ClientSlot(string key, Func<IClientDriver> factory)
     public IClientDriver? Driver { get; set; }
     public string Name { get; set; } = key;
 
+    /// <summary>The driver's one-sentence description, for the report's legend.</summary>
+    public string? Description { get; set; }
+
     /// <summary>Why this client cannot run (no connection, not in this build); null while it is usable.</summary>
     public string? Unavailable { get; set; }
 }
@@ -63,6 +66,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
     {
         var driver = slot.Factory();
         slot.Name = driver.Name;
+        slot.Description = driver.Description;
         try
         {
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -133,11 +137,14 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
                 Seconds: measurement.Elapsed.TotalSeconds,
                 MessagesPerSecond: n / measurement.Elapsed.TotalSeconds,
                 CpuMicrosPerMessage: measurement.Cpu.TotalMicroseconds / n,
-                AllocatedBytesPerMessage: (double)measurement.AllocatedBytes / n,
+                AllocatedBytesPerMessage: measurement.AllocatedBytes is { } allocated ? (double)allocated / n : null,
                 measurement.Gen0Collections, measurement.Gen2Collections, p50, p99, polls);
+            var allocation = record.AllocatedBytesPerMessage is { } perMessage
+                ? string.Create(CultureInfo.InvariantCulture, $"{perMessage,10:N1} B/msg")
+                : "   (not counted)";
             var latency = p50 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", p50 {p50:0.0} us, p99 {p99:0.0} us");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {slot.Name,-16} {label,-9} {record.MessagesPerSecond,12:N0} msg/s  {record.CpuMicrosPerMessage,8:0.00} us CPU/msg  {record.AllocatedBytesPerMessage,10:N1} B/msg{latency}"));
+                $"   {slot.Name,-16} {label,-9} {record.MessagesPerSecond,12:N0} msg/s  {record.CpuMicrosPerMessage,8:0.00} us CPU/msg  {allocation}{latency}"));
         }
         else
         {
@@ -173,6 +180,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
                 await driver.PublishAsync(queue, body, n, measurement, token);
                 var (seen, polls, seenAt) = await watcher.WaitForCountAsync(queue, n, since, token);
                 measurement.StopAt(seenAt);
+                await driver.PublishSeenAsync(measurement, token);
                 pollCount(polls);
                 return Check(measurement) ?? CheckCount(seen, n) ?? await CheckSampleAsync(queue, size, token);
             }
@@ -220,6 +228,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
     private static string? Check(Measurement measurement) =>
         !measurement.IsStarted ? "the driver never started the measurement"
         : !measurement.IsStopped ? "the driver never stopped the measurement"
+        : !measurement.IsCpuKnown ? "the client never reported its CPU time"
         : null;
 
     private static string? CheckCount(uint seen, int expected) =>

@@ -19,6 +19,9 @@ internal sealed class CoolAmqpDriver : IClientDriver
 
     public string Name => "CoolAmqp";
 
+    public string Description => "CoolAmqp (this repository), Cluster API; publish-confirm awaits each confirming PublishAsync "
+        + "in a ring; consumes with OnDelivery (synchronous callback on the consumer's thread)";
+
     public async Task ConnectAsync(Uri broker, CancellationToken cancellationToken)
     {
         var node = NodeDefinition.Parse(broker.OriginalString);

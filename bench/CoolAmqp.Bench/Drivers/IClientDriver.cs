@@ -15,6 +15,9 @@ internal interface IClientDriver : IAsyncDisposable
     /// <summary>The client's name in the report.</summary>
     string Name { get; }
 
+    /// <summary>One sentence for the report's legend: what the client is and how it runs the scenarios.</summary>
+    string Description { get; }
+
     /// <summary>Opens the driver's connection; throws <see cref="DriverUnavailableException"/> when the client cannot run at all.</summary>
     Task ConnectAsync(Uri broker, CancellationToken cancellationToken);
 
@@ -27,6 +30,12 @@ internal interface IClientDriver : IAsyncDisposable
     /// stops the measurement when the broker holds them all.
     /// </summary>
     Task PublishAsync(string queue, ReadOnlyMemory<byte> body, int count, Measurement measurement, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called once the runner has seen every message of a <see cref="PublishAsync"/> run in the queue and stopped
+    /// the measurement there; a client in another process reports its CPU time for the interval now.
+    /// </summary>
+    Task PublishSeenAsync(Measurement measurement, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Publishes with publisher confirms, at most <paramref name="maxUnconfirmed"/> unconfirmed at once, and stops

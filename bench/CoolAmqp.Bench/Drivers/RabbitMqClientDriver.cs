@@ -12,20 +12,30 @@ namespace CoolAmqp.Bench.Drivers;
 /// <summary>
 /// RabbitMQ.Client 7.2.2 through its async API: one <see cref="IConnection"/>, <see cref="IChannel"/>s,
 /// <see cref="IChannel.BasicPublishAsync{TProperties}(CachedString, CachedString, bool, TProperties, ReadOnlyMemory{byte}, CancellationToken)"/>,
-/// tracked publisher confirms and <see cref="AsyncEventingBasicConsumer"/>.
+/// publisher confirms and <see cref="AsyncEventingBasicConsumer"/>. Publisher confirms two ways: tracked (each
+/// publish completes at its confirm), or, with <c>untrackedConfirms</c>, the library's fastest mode: tracking off,
+/// the application keeps its own window and counts the broker's acks from the channel's events. Every other scenario
+/// is the same code in both modes.
 /// </summary>
-internal sealed class RabbitMqClientDriver : IClientDriver
+internal sealed class RabbitMqClientDriver(bool untrackedConfirms) : IClientDriver
 {
     private static readonly CachedString DefaultExchange = new(string.Empty);
 
     private IConnection? _connection;
     private IChannel? _publishChannel;
 
-    public string Name => "RabbitMQ.Client";
+    public string Name => untrackedConfirms ? "RabbitMQ.Client-fast" : "RabbitMQ.Client";
+
+    public string Description => untrackedConfirms
+        ? "RabbitMQ.Client 7.2.2, publish-confirm with confirmation tracking off: a window of outstanding publishes held by a "
+          + "SemaphoreSlim released from the channel's BasicAcksAsync/BasicNacksAsync events; every other scenario is the same "
+          + "code as RabbitMQ.Client's (so the gap between the two there is run-to-run noise)"
+        : "RabbitMQ.Client 7.2.2, async API; publish-confirm with tracked confirms (each BasicPublishAsync completes at its "
+          + "confirm, outstanding ones limited by the library's rate limiter); AsyncEventingBasicConsumer";
 
     public async Task ConnectAsync(Uri broker, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory { Uri = broker, ClientProvidedName = "coolamqp-bench RabbitMQ.Client" };
+        var factory = new ConnectionFactory { Uri = broker, ClientProvidedName = $"coolamqp-bench {Name}" };
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         // A plain publishing channel lives as long as the connection, as in an application.
         _publishChannel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
@@ -50,7 +60,12 @@ internal sealed class RabbitMqClientDriver : IClientDriver
         }
     }
 
-    public async Task PublishConfirmAsync(string queue, ReadOnlyMemory<byte> body, int count, int maxUnconfirmed,
+    public Task PublishConfirmAsync(string queue, ReadOnlyMemory<byte> body, int count, int maxUnconfirmed,
+        Measurement measurement, CancellationToken cancellationToken) => untrackedConfirms
+        ? PublishConfirmUntrackedAsync(queue, body, count, maxUnconfirmed, measurement, cancellationToken)
+        : PublishConfirmTrackedAsync(queue, body, count, maxUnconfirmed, measurement, cancellationToken);
+
+    private async Task PublishConfirmTrackedAsync(string queue, ReadOnlyMemory<byte> body, int count, int maxUnconfirmed,
         Measurement measurement, CancellationToken cancellationToken)
     {
         // The library's own limit on outstanding confirms. A ConcurrencyLimiter, not the default
@@ -91,6 +106,39 @@ internal sealed class RabbitMqClientDriver : IClientDriver
         }
         finally
         {
+            await channel.CloseAsync(CancellationToken.None);
+            await channel.DisposeAsync();
+        }
+    }
+
+    private async Task PublishConfirmUntrackedAsync(string queue, ReadOnlyMemory<byte> body, int count, int maxUnconfirmed,
+        Measurement measurement, CancellationToken cancellationToken)
+    {
+        var options = new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: false);
+        var channel = await Connection.CreateChannelAsync(options, cancellationToken);
+        using var window = new SemaphoreSlim(maxUnconfirmed, maxUnconfirmed);
+        var confirms = new ConfirmWindow(window, count, measurement);
+        channel.BasicAcksAsync += confirms.OnAckAsync;
+        channel.BasicNacksAsync += confirms.OnNackAsync;
+        channel.ChannelShutdownAsync += confirms.OnShutdownAsync;
+        try
+        {
+            var routingKey = new CachedString(queue);
+            measurement.Start();
+            for (var i = 0; i < count; i++)
+            {
+                // Completes synchronously (a cached task, no allocation) while the window has room.
+                await window.WaitAsync(cancellationToken);
+                await channel.BasicPublishAsync(DefaultExchange, routingKey, body, cancellationToken);
+            }
+            await confirms.Done.Task.WaitAsync(cancellationToken);
+            if (confirms.Nacks > 0) throw new InvalidOperationException($"{confirms.Nacks} of {count} publishes were nacked.");
+        }
+        finally
+        {
+            channel.BasicAcksAsync -= confirms.OnAckAsync;
+            channel.BasicNacksAsync -= confirms.OnNackAsync;
+            channel.ChannelShutdownAsync -= confirms.OnShutdownAsync;
             await channel.CloseAsync(CancellationToken.None);
             await channel.DisposeAsync();
         }
@@ -219,6 +267,64 @@ internal sealed class RabbitMqClientDriver : IClientDriver
             {
                 await _connection.DisposeAsync();
                 _connection = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The application's side of untracked confirms. Publish sequence numbers start at 1 on a fresh channel, and
+    /// RabbitMQ confirms one channel's publishes to one queue in order, so a <c>multiple</c> ack or nack covers the
+    /// tags after the last one seen up to its own. The channel raises these events one at a time, from its reader.
+    /// </summary>
+    private sealed class ConfirmWindow(SemaphoreSlim window, int count, Measurement measurement)
+    {
+        private ulong _lastTag;
+        private int _settled;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Publishes the broker nacked; read after <see cref="Done"/>.</summary>
+        public int Nacks { get; private set; }
+
+        public Task OnAckAsync(object sender, BasicAckEventArgs e)
+        {
+            Settle(e.DeliveryTag, e.Multiple, nack: false);
+            return Task.CompletedTask;
+        }
+
+        public Task OnNackAsync(object sender, BasicNackEventArgs e)
+        {
+            Settle(e.DeliveryTag, e.Multiple, nack: true);
+            return Task.CompletedTask;
+        }
+
+        public Task OnShutdownAsync(object sender, ShutdownEventArgs e)
+        {
+            Done.TrySetException(new InvalidOperationException($"The channel closed: {e.ReplyCode} {e.ReplyText}"));
+            return Task.CompletedTask;
+        }
+
+        private void Settle(ulong tag, bool multiple, bool nack)
+        {
+            var covered = multiple ? (int)(tag - _lastTag) : 1;
+            if (tag > _lastTag) _lastTag = tag;
+            if (covered <= 0) return;
+            if (nack) Nacks += covered;
+            _settled += covered;
+            try
+            {
+                window.Release(covered);
+            }
+            catch (SemaphoreFullException)
+            {
+                // More settled than published: the in-order assumption above does not hold.
+                Done.TrySetException(new InvalidOperationException($"Confirm {tag} (multiple: {multiple}) settles more publishes than are outstanding."));
+                return;
+            }
+            if (_settled >= count)
+            {
+                measurement.Stop();
+                Done.TrySetResult();
             }
         }
     }
