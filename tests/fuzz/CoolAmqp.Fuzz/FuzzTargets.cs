@@ -116,7 +116,8 @@ internal static class FuzzTargets
         }
     }
 
-    private static byte[] Encode(FieldTable table)
+    /// <summary>The encoded body of <paramref name="table"/>, as <see cref="FieldTable.Decode(ReadOnlySpan{byte})"/> takes it.</summary>
+    public static byte[] Encode(FieldTable table)
     {
         // Decode takes the body, without the 4-byte length prefix WriteTo puts first.
         var bytes = new byte[table.GetSize()];

@@ -44,7 +44,7 @@ internal static class Seeds
         FieldTable table = Table();
         byte[] start = Frame(0, new ConnectionStart(0, 9, table, Encoding.ASCII.GetBytes("PLAIN AMQPLAIN"), Encoding.ASCII.GetBytes("en_US")));
         yield return ("method-start-table", FuzzTargets.Input(FuzzTargets.Target.Method, PayloadOf(start)));
-        yield return ("table", FuzzTargets.Input(FuzzTargets.Target.FieldTable, Encoded(table)));
+        yield return ("table", FuzzTargets.Input(FuzzTargets.Target.FieldTable, FuzzTargets.Encode(table)));
 
         BasicProperties properties = Properties(table);
         byte[] header = new byte[FrameEncoder.ContentHeaderFrameSize(in properties)];
@@ -59,7 +59,7 @@ internal static class Seeds
         FrameEncoder.WriteHeartbeat(heartbeat);
         byte[] ack = Frame(1, new BasicAck(42, true));
         byte[] close = Frame(0, new ConnectionClose(320, "CONNECTION_FORCED - broker forced connection closure", 0, 0));
-        byte[] stream = Concat(deliver, header, body, heartbeat, ack, close);
+        byte[] stream = [.. deliver, .. header, .. body, .. heartbeat, .. ack, .. close];
         yield return ("frames", Frames(3, stream));
         yield return ("frames-split-in-header", Frames((byte)(deliver.Length + 3), stream));
     }
@@ -108,13 +108,6 @@ internal static class Seeds
         };
     }
 
-    private static byte[] Encoded(FieldTable table)
-    {
-        // Decode takes the body, without the 4-byte length prefix WriteTo puts first.
-        var bytes = new byte[table.GetSize()];
-        table.WriteTo(bytes);
-        return bytes[4..];
-    }
 
     private static BasicProperties Properties(FieldTable headers) => new()
     {
@@ -133,23 +126,4 @@ internal static class Seeds
         AppId = "app",
         Reserved = "cluster",
     };
-
-    private static byte[] Concat(params byte[][] parts)
-    {
-        int length = 0;
-        foreach (byte[] part in parts)
-        {
-            length += part.Length;
-        }
-
-        byte[] all = new byte[length];
-        int offset = 0;
-        foreach (byte[] part in parts)
-        {
-            part.CopyTo(all, offset);
-            offset += part.Length;
-        }
-
-        return all;
-    }
 }
