@@ -6,6 +6,10 @@
 #   tools/broker.sh stop [NAME|cluster|all]  stop what this script started (default: all) and wait until it is gone
 #   tools/broker.sh env [NAME]            print the environment lines (COOLAMQP_BROKER=..., COOLAMQP_NODE=...)
 #   tools/broker.sh env-cluster           print COOLAMQP_CLUSTER=uri1,uri2,... and COOLAMQP_CLUSTER_NODES=node1,node2,...
+#   tools/broker.sh tls                   start the TLS node coolamqp-tls: plain AMQP on 5674, AMQP over TLS on 5671
+#                                         (peer verification, TLS 1.2 and 1.3, SASL EXTERNAL), test certificates from
+#                                         tools/tls-certs.sh under $COOLAMQP_BROKER_STATE/certs; prints its amqps:// URI
+#   tools/broker.sh env-tls               print COOLAMQP_TLS_BROKER, COOLAMQP_TLS_PLAIN_BROKER, COOLAMQP_TLS_NODE, COOLAMQP_TLS_CERTS
 #   tools/broker.sh install               install rabbitmq-server when it is missing (start and cluster do it too)
 #
 # If COOLAMQP_BROKER is already set, start uses that broker and starts nothing; likewise cluster with COOLAMQP_CLUSTER.
@@ -52,9 +56,10 @@ registered() {
   epmd -names 2>/dev/null | grep -q "^name $1 at port "
 }
 
-# Writes the node's config and starts its server in the background; does not wait.
+# Writes the node's config and starts its server in the background; does not wait. EXTRA_CONF (lines added to
+# rabbitmq.conf) and PLUGINS (an Erlang list's elements) are optional.
 launch_node() {
-  local name=$1 port=$2
+  local name=$1 port=$2 extra_conf=${3:-} plugins=${4:-}
   local node="$name@$HOST_SHORT"
   local dir="$STATE/$name"
   rm -rf "$dir"
@@ -67,7 +72,8 @@ log.console = false
 log.file.level = warning
 heartbeat = 60
 CONF
-  echo "[]." > "$dir/enabled_plugins"
+  [ -z "$extra_conf" ] || printf '%s\n' "$extra_conf" >> "$dir/rabbitmq.conf"
+  echo "[$plugins]." > "$dir/enabled_plugins"
   echo "$node" > "$dir/node"
   chown -R rabbitmq:rabbitmq "$dir"
   chmod 755 "$STATE"
@@ -87,7 +93,7 @@ CONF
 
 # Waits until a launched node has booted; writes its uri file.
 await_node() {
-  local name=$1 port=$2
+  local name=$1 port=$2 uri=${3:-amqp://guest:guest@127.0.0.1:$2/}
   local node="$name@$HOST_SHORT"
   local dir="$STATE/$name"
   local deadline=$((SECONDS + 120)) started=0
@@ -102,7 +108,7 @@ await_node() {
     tail -n 50 "$dir/log/"*.log >&2 || true
     return 1
   fi
-  echo "amqp://guest:guest@127.0.0.1:$port/" > "$dir/uri"
+  echo "$uri" > "$dir/uri"
   log "$node is ready"
 }
 
@@ -224,6 +230,51 @@ start_cluster() {
   for name in "${names[@]}"; do cat "$STATE/$name/uri"; done
 }
 
+TLS_NAME=${COOLAMQP_TLS_NAME:-coolamqp-tls}
+TLS_PORT=${COOLAMQP_TLS_PORT:-5671}
+TLS_PLAIN_PORT=${COOLAMQP_TLS_PLAIN_PORT:-5674}
+TLS_CERTS="$STATE/certs"
+# The user EXTERNAL logs in as: the client certificate's common name (tools/tls-certs.sh).
+TLS_CLIENT_USER=coolamqp-client
+
+# The TLS node: a plain listener (to test a TLS client against it) and a TLS one that asks for a client
+# certificate without requiring it, so one node serves PLAIN over TLS and EXTERNAL with a certificate.
+start_tls_node() {
+  local name=$TLS_NAME node="$TLS_NAME@$HOST_SHORT"
+  "$(dirname "$0")/tls-certs.sh" "$TLS_CERTS"
+  if running "$name"; then
+    log "$node already running"
+  else
+    local conf
+    conf=$(cat <<CONF
+listeners.ssl.1 = 127.0.0.1:$TLS_PORT
+listeners.ssl.2 = ::1:$TLS_PORT
+ssl_options.cacertfile = $TLS_CERTS/ca.pem
+ssl_options.certfile = $TLS_CERTS/server.pem
+ssl_options.keyfile = $TLS_CERTS/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
+CONF
+)
+    launch_node "$name" "$TLS_PLAIN_PORT" "$conf" rabbitmq_auth_mechanism_ssl
+    if ! await_node "$name" "$TLS_PLAIN_PORT" "amqps://guest:guest@localhost:$TLS_PORT/" \
+      || ! ctl "$node" add_user "$TLS_CLIENT_USER" "$(openssl rand -hex 16)" >/dev/null \
+      || ! ctl "$node" clear_password "$TLS_CLIENT_USER" >/dev/null \
+      || ! ctl "$node" set_permissions -p / "$TLS_CLIENT_USER" '.*' '.*' '.*' >/dev/null; then
+      stop_node "$name"
+      exit 1
+    fi
+    echo "amqp://guest:guest@localhost:$TLS_PLAIN_PORT/" > "$STATE/$name/plain-uri"
+  fi
+  cat "$STATE/$name/uri"
+}
+
 cmd=${1:-start}
 case "$cmd" in
   install)
@@ -253,7 +304,8 @@ case "$cmd" in
     case "$target" in
       all)
         names=()
-        for d in "$STATE"/*/; do [ -d "$d" ] && names+=("$(basename "$d")"); done
+        # Node dirs only (each has its node file): the certificates' dir stays.
+        for d in "$STATE"/*/; do [ -f "$d/node" ] && names+=("$(basename "$d")"); done
         [ ${#names[@]} -eq 0 ] || stop_nodes "${names[@]}"
         rm -f "$STATE"/cluster-*.members
         ;;
@@ -289,8 +341,19 @@ case "$cmd" in
       (IFS=,; echo "COOLAMQP_CLUSTER=${uris[*]}"; echo "COOLAMQP_CLUSTER_NODES=${nodes[*]}")
     fi
     ;;
+  tls)
+    ensure_installed
+    start_tls_node
+    ;;
+  env-tls)
+    [ -f "$STATE/$TLS_NAME/plain-uri" ] || { log "no TLS node $TLS_NAME under $STATE (tools/broker.sh tls starts it)"; exit 1; }
+    echo "COOLAMQP_TLS_BROKER=$(cat "$STATE/$TLS_NAME/uri")"
+    echo "COOLAMQP_TLS_PLAIN_BROKER=$(cat "$STATE/$TLS_NAME/plain-uri")"
+    echo "COOLAMQP_TLS_NODE=$(cat "$STATE/$TLS_NAME/node")"
+    echo "COOLAMQP_TLS_CERTS=$TLS_CERTS"
+    ;;
   *)
-    echo "usage: $0 start [NAME [PORT]] | cluster N | stop [NAME|cluster|all] | env [NAME] | env-cluster | install" >&2
+    echo "usage: $0 start [NAME [PORT]] | cluster N | tls | stop [NAME|cluster|all] | env [NAME] | env-cluster | env-tls | install" >&2
     exit 2
     ;;
 esac
