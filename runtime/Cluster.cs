@@ -106,6 +106,10 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     /// <summary>Whether the cluster has an open connection now.</summary>
     public bool IsConnected => _supervisor.Session?.Connection.IsOpen == true;
 
+    /// <summary>The TLS version of the current (or last) connection (e.g. <see cref="System.Security.Authentication.SslProtocols.Tls13"/>);
+    /// null for a plain connection and before the first connection.</summary>
+    public System.Security.Authentication.SslProtocols? TlsProtocol => _supervisor.Session?.Connection.TlsProtocol;
+
     /// <summary>Whether the broker currently blocks publishing (connection.blocked).</summary>
     public bool IsBlocked => _supervisor.Session?.Connection.IsBlocked == true;
 

@@ -20,7 +20,10 @@ namespace CoolAmqp;
 /// A first argument containing <c>://</c> is parsed as an AMQP URI (RabbitMQ's URI specification):
 /// <c>amqp://</c> or <c>amqps://</c> (TLS, default port 5671), percent-encoded user, password and virtual host,
 /// IPv6 literal hosts in brackets, and the query parameters <c>heartbeat</c> (seconds), <c>frame_max</c>,
-/// <c>channel_max</c>, <c>connection_timeout</c> (milliseconds) and <c>auth_mechanism</c> (may repeat).
+/// <c>channel_max</c>, <c>connection_timeout</c> (milliseconds) and <c>auth_mechanism</c> (may repeat); with
+/// <c>amqps://</c> also the TLS parameters <c>cacertfile</c>, <c>certfile</c>, <c>keyfile</c> (PEM files),
+/// <c>server_name_indication</c> and <c>verify</c> (<c>verify_peer</c>, the default, or <c>verify_none</c>, which sets
+/// <see cref="TlsOptions.DangerousAcceptAnyServerCertificate"/>); see <see cref="TlsOptions"/>.
 /// A missing, empty (<c>amqp://host/</c>) or <c>%2F</c> path is the virtual host <c>/</c>.
 /// Arguments passed explicitly next to a URI take precedence over the URI's values.
 /// </para>
@@ -57,6 +60,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
     private readonly uint _frameMax;
     private readonly IReadOnlyList<string> _authMechanisms = DefaultMechanisms;
     private readonly TimeSpan _connectionTimeout = DefaultConnectionTimeout;
+    private readonly TlsOptions? _tls;
 
     /// <summary>
     /// Defines a node from its parts, or from an AMQP URI given as <paramref name="host"/>.
@@ -89,7 +93,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
             Password = uri.Password ?? DefaultPassword;
             VirtualHost = uri.VirtualHost;
             Heartbeat = uri.Heartbeat;
-            UseTls = uri.UseTls;
+            _tls = uri.Tls;
             _frameMax = uri.FrameMax;
             ChannelMax = uri.ChannelMax;
             if (uri.ConnectionTimeout is { } timeout)
@@ -144,7 +148,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
     /// <summary>Host name or IP address to connect to (an IPv6 address without brackets, e.g. <c>::1</c>).</summary>
     public string Host { get; }
 
-    /// <summary>TCP port: the one given, else 5671 when <see cref="UseTls"/> is set, else 5672.</summary>
+    /// <summary>TCP port: the one given, else 5671 with TLS (<see cref="Tls"/> set), else 5672.</summary>
     public int Port => _port ?? (UseTls ? DefaultTlsPort : DefaultPort);
 
     /// <summary>User name to log in with.</summary>
@@ -162,8 +166,25 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
     /// </summary>
     public ushort? Heartbeat { get; }
 
-    /// <summary>Whether to connect over TLS (set by the <c>amqps</c> scheme). Changes the default port to 5671.</summary>
-    public bool UseTls { get; init; }
+    /// <summary>Whether to connect over TLS (set by the <c>amqps</c> scheme). Changes the default port to 5671.
+    /// A shorthand: setting it to <see langword="true"/> sets <see cref="Tls"/> to <see cref="TlsOptions.Default"/>
+    /// (unless TLS options were set already), <see langword="false"/> clears <see cref="Tls"/>.</summary>
+    public bool UseTls
+    {
+        get => _tls is not null;
+        init => Tls = value ? _tls ?? TlsOptions.Default : null;
+    }
+
+    /// <summary>How to connect over TLS, or <see langword="null"/> (the default with <c>amqp://</c>) for a plain
+    /// connection. <c>amqps://</c> sets it, to <see cref="TlsOptions.Default"/> or from the URI's TLS parameters.
+    /// Changes the default port to 5671.</summary>
+    /// <exception cref="ArgumentException">Set to options that contradict themselves (two client certificates, a key
+    /// without its certificate).</exception>
+    public TlsOptions? Tls
+    {
+        get => _tls;
+        init => _tls = value is null ? null : CheckTls(value);
+    }
 
     /// <summary>Largest frame size (bytes, including frame header and end octet) the client asks for;
     /// 0 (the default) accepts the broker's proposal. Otherwise at least 4096, the spec's frame-min-size.</summary>
@@ -354,6 +375,17 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
             }
         }
 
+        // The TLS settings a URI can carry; the others (certificate objects, protocols, revocation, a callback) only
+        // show in Tls.ToString().
+        if (Tls is { } tls)
+        {
+            AppendParameter(sb, ref separator, "cacertfile", tls.CaCertificatePath);
+            AppendParameter(sb, ref separator, "certfile", tls.ClientCertificatePath);
+            AppendParameter(sb, ref separator, "keyfile", tls.ClientKeyPath);
+            AppendParameter(sb, ref separator, "server_name_indication", tls.ServerName);
+            AppendParameter(sb, ref separator, "verify", tls.DangerousAcceptAnyServerCertificate ? "verify_none" : null);
+        }
+
         return sb.ToString();
     }
 
@@ -376,7 +408,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
             || !string.Equals(Password, other.Password, StringComparison.Ordinal)
             || !string.Equals(VirtualHost, other.VirtualHost, StringComparison.Ordinal)
             || Heartbeat != other.Heartbeat
-            || UseTls != other.UseTls
+            || !Equals(Tls, other.Tls)
             || FrameMax != other.FrameMax
             || ChannelMax != other.ChannelMax
             || ConnectionTimeout != other.ConnectionTimeout
@@ -409,7 +441,7 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
         hash.Add(Password, StringComparer.Ordinal);
         hash.Add(VirtualHost, StringComparer.Ordinal);
         hash.Add(Heartbeat);
-        hash.Add(UseTls);
+        hash.Add(Tls);
         hash.Add(FrameMax);
         hash.Add(ChannelMax);
         hash.Add(ConnectionTimeout);
@@ -436,9 +468,49 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
 
     // ---------------------------------------------------------------- parsing
 
+    private static void AppendParameter(StringBuilder sb, ref char separator, string key, string? value)
+    {
+        if (value is not null)
+        {
+            sb.Append(separator).Append(key).Append('=');
+            AppendEscaped(sb, value);
+            separator = '&';
+        }
+    }
+
+    private static TlsOptions CheckTls(TlsOptions tls)
+    {
+        int clientCertificates = (tls.ClientCertificate is null ? 0 : 1) + (tls.ClientCertificatePath is null ? 0 : 1)
+            + (tls.ClientPkcs12Path is null ? 0 : 1);
+        if (clientCertificates > 1)
+        {
+            throw new ArgumentException(
+                "TLS options: give at most one of ClientCertificate, ClientCertificatePath and ClientPkcs12Path.", nameof(tls));
+        }
+
+        if (tls.ClientKeyPath is not null && tls.ClientCertificatePath is null)
+        {
+            throw new ArgumentException("TLS options: ClientKeyPath needs ClientCertificatePath.", nameof(tls));
+        }
+
+        if (tls.ClientCertificate is { HasPrivateKey: false })
+        {
+            throw new ArgumentException("TLS options: ClientCertificate has no private key.", nameof(tls));
+        }
+
+        return tls;
+    }
+
     private sealed class UriParts
     {
         public bool UseTls;
+        public TlsOptions? Tls;
+        public string? CaCertFile;
+        public string? CertFile;
+        public string? KeyFile;
+        public string? ServerNameIndication;
+        public bool VerifyNone;
+        public bool AnyTlsParameter;
         public string? User;
         public string? Password;
         public string Host = "localhost";
@@ -521,6 +593,31 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
         if (query is not null)
         {
             ParseQuery(query, parts);
+        }
+
+        if (parts.AnyTlsParameter && !parts.UseTls)
+        {
+            throw new FormatException(
+                "The TLS parameters (cacertfile, certfile, keyfile, server_name_indication, verify) need an amqps:// URI.");
+        }
+
+        if (parts.UseTls)
+        {
+            if (parts.KeyFile is not null && parts.CertFile is null)
+            {
+                throw new FormatException("Bad AMQP URI: keyfile needs certfile.");
+            }
+
+            parts.Tls = parts.AnyTlsParameter
+                ? new TlsOptions
+                {
+                    CaCertificatePath = parts.CaCertFile,
+                    ClientCertificatePath = parts.CertFile,
+                    ClientKeyPath = parts.KeyFile,
+                    ServerName = parts.ServerNameIndication,
+                    DangerousAcceptAnyServerCertificate = parts.VerifyNone,
+                }
+                : TlsOptions.Default;
         }
 
         return parts;
@@ -632,12 +729,42 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
                     parts.AuthMechanisms ??= new List<string>(2);
                     parts.AuthMechanisms.Add(mechanism);
                     break;
+                case "cacertfile":
+                    parts.CaCertFile = RequireValue(key, value);
+                    parts.AnyTlsParameter = true;
+                    break;
+                case "certfile":
+                    parts.CertFile = RequireValue(key, value);
+                    parts.AnyTlsParameter = true;
+                    break;
+                case "keyfile":
+                    parts.KeyFile = RequireValue(key, value);
+                    parts.AnyTlsParameter = true;
+                    break;
+                case "server_name_indication":
+                    parts.ServerNameIndication = RequireValue(key, value);
+                    parts.AnyTlsParameter = true;
+                    break;
+                case "verify":
+                    parts.VerifyNone = value switch
+                    {
+                        "verify_peer" => false,
+                        "verify_none" => true,
+                        _ => throw new FormatException($"Bad verify '{value}' in AMQP URI: expected verify_peer or verify_none."),
+                    };
+                    parts.AnyTlsParameter = true;
+                    break;
                 default:
                     throw new FormatException(
-                        $"Unknown query parameter '{key}' in AMQP URI: expected heartbeat, frame_max, channel_max, connection_timeout or auth_mechanism.");
+                        $"Unknown query parameter '{key}' in AMQP URI: expected heartbeat, frame_max, channel_max, connection_timeout, " +
+                        "auth_mechanism, or (amqps) cacertfile, certfile, keyfile, server_name_indication, verify.");
             }
         }
     }
+
+    private static string RequireValue(string key, string value) => value.Length > 0
+        ? value
+        : throw new FormatException($"Bad {key} in AMQP URI: it needs a value.");
 
     private static ulong ParseNumber(string key, string value, ulong max, string unit)
     {

@@ -44,6 +44,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     private Exception? _failure;
     private Stream? _stream;
     private Socket? _socket;
+    private TlsConnector? _tls;
     private Exception? _peerClose;
     private uint _inboundFrameMax = AmqpLimits.PreTuneInboundFrameMax;
     private long _lastReadTicks = Environment.TickCount64;
@@ -113,6 +114,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     /// <summary>Negotiated heartbeat interval in seconds (0: none).</summary>
     public ushort Heartbeat { get; private set; }
 
+    /// <summary>The TLS version negotiated, or null for a plain connection (or before the handshake).</summary>
+    public System.Security.Authentication.SslProtocols? TlsProtocol => (_stream as SslStream)?.SslProtocol;
+
     /// <summary>Whether the broker has blocked publishing (connection.blocked).</summary>
     public bool IsBlocked => Volatile.Read(ref _unblocked) is not null;
 
@@ -175,6 +179,11 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         {
             _stream = await OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (TlsHandshakeException ex)
+        {
+            Break(ex);
+            throw;
+        }
         catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException)
         {
             var dead = new ConnectionDeadException(
@@ -233,7 +242,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 var endPoint = new IPEndPoint(address, _settings.Port);
                 using (cancellationToken.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket))
                 {
-                    return await Task.Run(() => ConnectBlocking(socket, endPoint), CancellationToken.None)
+                    return await Task.Run(() => ConnectBlocking(socket, endPoint, cancellationToken), CancellationToken.None)
                         .ConfigureAwait(false);
                 }
             }
@@ -261,20 +270,34 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         throw last!;
     }
 
-    private Stream ConnectBlocking(Socket socket, IPEndPoint endPoint)
+    private Stream ConnectBlocking(Socket socket, IPEndPoint endPoint, CancellationToken cancellationToken)
     {
         socket.Connect(endPoint);
         _socket = socket;
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
-        if (_settings.UseTls)
+        var network = new NetworkStream(socket, ownsSocket: true);
+        if (_settings.Tls is not { } tls)
         {
-            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-            ssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = _settings.Host });
-            stream = ssl;
+            return network;
         }
 
-        return stream;
+        _tls = new TlsConnector(tls, _settings.Host, _settings.Port);
+        return _tls.Authenticate(network, cancellationToken);
     }
+
+    /// <summary>What the first read of a plain connection says about the peer: a TLS record (20 to 23; a TLS server
+    /// answers the protocol header with an alert, 21) where a frame type (1, 2, 3 or 8) belongs means a TLS port.</summary>
+    private TlsHandshakeException? PlainToTls(ReadOnlySpan<byte> first) =>
+        _tls is null && first.Length > 0 && first[0] is >= 20 and <= 23
+            ? new TlsHandshakeException(TlsFailureReason.PlainToTls, $"{_settings.Host}:{_settings.Port}",
+                $"{_settings.Host}:{_settings.Port} answered the AMQP protocol header with a TLS record: it is a TLS port. " +
+                "Connect with amqps:// (or NodeDefinition.Tls).", SslPolicyErrors.None,
+                System.Security.Cryptography.X509Certificates.X509ChainStatusFlags.NoError, null)
+            : null;
+
+    /// <summary>A TLS 1.3 server refuses the client certificate after the client finished its handshake: that alert
+    /// fails the first read or write, before the broker's first frame.</summary>
+    private TlsHandshakeException? RefusedAfterHandshake(Exception error) =>
+        _tls is not null && State is ConnectionState.AwaitingStart ? _tls.RefusalAfterHandshake(error) : null;
 
     // ---- reading ----
 
@@ -293,15 +316,27 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             useSynchronizationContext: false));
         PipeReader reader = pipe.Reader;
         PipeWriter writer = pipe.Writer;
+        bool first = true;
         try
         {
             while (true)
             {
-                int read = stream.Read(writer.GetMemory(MinimumReadSize).Span);
+                Span<byte> into = writer.GetMemory(MinimumReadSize).Span;
+                int read = stream.Read(into);
                 if (read == 0)
                 {
                     Break(Volatile.Read(ref _peerClose) ?? ClosedByPeer());
                     return;
+                }
+
+                if (first)
+                {
+                    first = false;
+                    if (PlainToTls(into.Slice(0, read)) is { } notAmqp)
+                    {
+                        Break(notAmqp);
+                        return;
+                    }
                 }
 
                 Volatile.Write(ref _lastReadTicks, Environment.TickCount64);
@@ -342,7 +377,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            Break(Volatile.Read(ref _peerClose) ?? (State is ConnectionState.AwaitingTune
+            Break(Volatile.Read(ref _peerClose) ?? (Exception?)RefusedAfterHandshake(ex) ?? (State is ConnectionState.AwaitingTune
                 ? AuthenticationRejected(null)
                 : new ConnectionDeadException("Reading from the broker failed: " + ex.Message, ex)));
         }
@@ -586,7 +621,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     }
 
     private void OnWriterFault(Exception ex) =>
-        Break(Volatile.Read(ref _peerClose) ?? new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+        Break(Volatile.Read(ref _peerClose) ?? RefusedAfterHandshake(ex) ?? new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
 
     /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks. Reader thread
     /// only: it blocks until the writer has sent the close (at most a second).</summary>

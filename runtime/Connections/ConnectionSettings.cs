@@ -30,7 +30,8 @@ internal sealed record ConnectionSettings
     /// <summary>Seconds, or null to accept the broker's proposal.</summary>
     public ushort? Heartbeat { get; init; }
 
-    public bool UseTls { get; init; }
+    /// <summary>TLS settings, or null for a plain connection.</summary>
+    public TlsOptions? Tls { get; init; }
 
     /// <summary>The connection_name client property, or null.</summary>
     public string? ConnectionName { get; init; }

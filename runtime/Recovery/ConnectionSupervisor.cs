@@ -254,7 +254,7 @@ internal sealed partial class ConnectionSupervisor
         ChannelMax = node.ChannelMax,
         FrameMax = node.FrameMax,
         Heartbeat = node.Heartbeat,
-        UseTls = node.UseTls,
+        Tls = node.Tls,
         ConnectionName = options.Name,
         ExtraProperties = options.ExtraProperties,
         FrameTracer = options.FrameTracer,
