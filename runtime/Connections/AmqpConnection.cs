@@ -620,8 +620,21 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
     }
 
-    private void OnWriterFault(Exception ex) =>
-        Break(Volatile.Read(ref _peerClose) ?? RefusedAfterHandshake(ex) ?? new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
+    private void OnWriterFault(Exception ex)
+    {
+        Exception reason = Volatile.Read(ref _peerClose) ?? RefusedAfterHandshake(ex) ??
+            new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex);
+        if (_tls is not null && State is ConnectionState.AwaitingStart)
+        {
+            // A TLS 1.3 server that refuses the client certificate sends an alert and resets: the write meets the reset,
+            // the reader is about to read the alert, which says why. Let the reader break first; this is the fallback.
+            _ = Task.Delay(500).ContinueWith(_ => Break(reason), CancellationToken.None,
+                TaskContinuationOptions.None, TaskScheduler.Default);
+            return;
+        }
+
+        Break(reason);
+    }
 
     /// <summary>Tells the broker why (connection.close, sent before the socket goes), then breaks. Reader thread
     /// only: it blocks until the writer has sent the close (at most a second).</summary>
