@@ -72,7 +72,7 @@ internal static class TlsBroker
         throw new AssertionException($"The TLS node lists no connection named {name}.");
     }
 
-    private static string Require(string variable, string what) =>
+    internal static string Require(string variable, string what) =>
         Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
             ? value
             : throw new AssertionException(
