@@ -2,8 +2,8 @@
 //   dotnet tool restore && dotnet cake --target=Test
 // Test, Demo and Bench start a private RabbitMQ (tools/broker.sh) unless COOLAMQP_BROKER names one, and stop
 // what they started afterwards, also on failure. Test also starts a three-node cluster (unless COOLAMQP_CLUSTER and
-// COOLAMQP_CLUSTER_NODES name one), at the same time as the single node, and installs the reference spec
-// (tools/reference-spec.sh).
+// COOLAMQP_CLUSTER_NODES name one) and the TLS node (tools/broker.sh tls, unless COOLAMQP_TLS_BROKER names one), at
+// the same time as the single node, and installs the reference spec (tools/reference-spec.sh).
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
@@ -18,6 +18,10 @@ var brokerScript = root.CombineWithFilePath("tools/broker.sh");
 var referenceSpecScript = root.CombineWithFilePath("tools/reference-spec.sh");
 var startedBroker = false;
 var startedCluster = false;
+var startedTls = false;
+var TlsNodeName = EnvironmentVariable("COOLAMQP_TLS_NAME") ?? "coolamqp-tls";
+// What broker.sh env-tls prints; set together when the TLS node is someone else's.
+string[] TlsVariables = { "COOLAMQP_TLS_BROKER", "COOLAMQP_TLS_PLAIN_BROKER", "COOLAMQP_TLS_NODE", "COOLAMQP_TLS_CERTS" };
 const int ClusterSize = 3;
 
 // Runs a command with live output and fails the build on a non-zero exit code.
@@ -60,26 +64,36 @@ void ReadEnv(string command, IDictionary<string, string> env)
     }
 }
 
-// The single node (StartBroker) and, unless COOLAMQP_CLUSTER names one, a cluster of ClusterSize nodes, booted at the
-// same time; returns the environment of both.
-IDictionary<string, string> StartBrokerAndCluster()
+// The single node (StartBroker) and, unless COOLAMQP_CLUSTER names one, a cluster of ClusterSize nodes, and with
+// withTls, unless COOLAMQP_TLS_BROKER names one, the TLS node, all booted at the same time; returns the environment
+// of all of them.
+IDictionary<string, string> StartBrokerAndCluster(bool withTls = false)
 {
     var configured = EnvironmentVariable("COOLAMQP_CLUSTER");
-    if (!string.IsNullOrEmpty(configured))
+    var startCluster = string.IsNullOrEmpty(configured);
+    var configuredTls = EnvironmentVariable("COOLAMQP_TLS_BROKER");
+    var startTls = withTls && string.IsNullOrEmpty(configuredTls);
+    if (!startCluster)
     {
         Information($"Using the cluster from COOLAMQP_CLUSTER: {Regex.Replace(configured, ":[^:@/,]*@", ":***@")}");
-        var env = StartBroker();
-        env["COOLAMQP_CLUSTER"] = configured;
-        var nodes = EnvironmentVariable("COOLAMQP_CLUSTER_NODES");
-        if (!string.IsNullOrEmpty(nodes)) env["COOLAMQP_CLUSTER_NODES"] = nodes;
-        return env;
     }
 
-    // Installed first, so that the two starts below do not both install it.
-    Run("bash", $"\"{brokerScript}\" install");
-    startedCluster = true;
+    // Installed first, so that the starts below do not each install it.
+    if (startCluster || startTls) Run("bash", $"\"{brokerScript}\" install");
     var clock = System.Diagnostics.Stopwatch.StartNew();
-    var cluster = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" cluster {ClusterSize}", WorkingDirectory = root });
+    IProcess cluster = null, tls = null;
+    if (startCluster)
+    {
+        startedCluster = true;
+        cluster = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" cluster {ClusterSize}", WorkingDirectory = root });
+    }
+
+    if (startTls)
+    {
+        startedTls = true;
+        tls = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" tls", WorkingDirectory = root });
+    }
+
     IDictionary<string, string> started;
     try
     {
@@ -87,12 +101,38 @@ IDictionary<string, string> StartBrokerAndCluster()
     }
     finally
     {
-        cluster.WaitForExit();
+        cluster?.WaitForExit();
+        tls?.WaitForExit();
     }
 
-    if (cluster.GetExitCode() != 0) throw new Exception($"broker.sh cluster {ClusterSize} exited with code {cluster.GetExitCode()}");
-    ReadEnv("env-cluster", started);
-    Information($"Brokers ready in {clock.Elapsed.TotalSeconds:0} s");
+    if (cluster != null && cluster.GetExitCode() != 0) throw new Exception($"broker.sh cluster {ClusterSize} exited with code {cluster.GetExitCode()}");
+    if (tls != null && tls.GetExitCode() != 0) throw new Exception($"broker.sh tls exited with code {tls.GetExitCode()}");
+    if (startCluster)
+    {
+        ReadEnv("env-cluster", started);
+    }
+    else
+    {
+        started["COOLAMQP_CLUSTER"] = configured;
+        var nodes = EnvironmentVariable("COOLAMQP_CLUSTER_NODES");
+        if (!string.IsNullOrEmpty(nodes)) started["COOLAMQP_CLUSTER_NODES"] = nodes;
+    }
+
+    if (startTls)
+    {
+        ReadEnv("env-tls", started);
+    }
+    else if (withTls)
+    {
+        Information($"Using the TLS node from COOLAMQP_TLS_BROKER: {Regex.Replace(configuredTls, ":[^:@/]*@", ":***@")}");
+        foreach (var name in TlsVariables)
+        {
+            var value = EnvironmentVariable(name);
+            if (!string.IsNullOrEmpty(value)) started[name] = value;
+        }
+    }
+
+    if (startCluster || startTls) Information($"Brokers ready in {clock.Elapsed.TotalSeconds:0} s");
     return started;
 }
 
@@ -103,18 +143,25 @@ void StopBroker()
     StartProcess("bash", $"\"{brokerScript}\" stop {EnvironmentVariable("COOLAMQP_NODE_NAME") ?? "coolamqp"}");
 }
 
-// Stops the single node and the cluster (whichever were started here) at the same time; waits for both.
+// Stops the single node, the cluster and the TLS node (whichever were started here) at the same time; waits for all.
 void StopBrokerAndCluster()
 {
-    IProcess cluster = null;
+    IProcess cluster = null, tls = null;
     if (startedCluster)
     {
         startedCluster = false;
         cluster = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" stop cluster", WorkingDirectory = root });
     }
 
+    if (startedTls)
+    {
+        startedTls = false;
+        tls = StartAndReturnProcess("bash", new ProcessSettings { Arguments = $"\"{brokerScript}\" stop {TlsNodeName}", WorkingDirectory = root });
+    }
+
     StopBroker();
     cluster?.WaitForExit();
+    tls?.WaitForExit();
 }
 
 Task("Build").Does(() =>
@@ -131,7 +178,7 @@ Task("Test").IsDependentOn("Build").Does(() =>
     Exception failure = null;
     try
     {
-        var env = StartBrokerAndCluster();
+        var env = StartBrokerAndCluster(withTls: true);
         try
         {
             Run("dotnet", $"test \"{solution}\" -c {configuration} --no-build --logger trx --results-directory \"{results}\"", env);
