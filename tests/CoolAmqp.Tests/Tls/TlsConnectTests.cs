@@ -46,6 +46,28 @@ public class TlsConnectTests
     }
 
     [Test]
+    public async Task An_IP_address_is_checked_against_the_certificate_IP_entries()
+    {
+        NodeDefinition byName = new(TlsBroker.Uri);
+        var node = new NodeDefinition("127.0.0.1", port: byName.Port) { Tls = TlsBroker.Trusting() };
+        await using var cluster = new Cluster(node, new ClusterOptions { Name = Broker.Unique("tls-ip") });
+        await cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
+        Assert.That(cluster.TlsProtocol, Is.Not.Null);
+    }
+
+    [Test]
+    public async Task An_amqps_uri_with_certfile_keyfile_and_auth_mechanism_external_logs_in_as_the_certificate()
+    {
+        string name = Broker.Unique("tls-uri-external");
+        string uri = $"{TlsBroker.Uri}?auth_mechanism=external&cacertfile={Uri.EscapeDataString(TlsBroker.Cert("ca.pem"))}" +
+            $"&certfile={Uri.EscapeDataString(TlsBroker.Cert("client.pem"))}&keyfile={Uri.EscapeDataString(TlsBroker.Cert("client.key"))}";
+        await using var cluster = new Cluster(NodeDefinition.Parse(uri), new ClusterOptions { Name = name });
+        await cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
+        JsonElement row = await TlsBroker.ConnectionNamedAsync(name, "user");
+        Assert.That(row.GetProperty("user").GetString(), Is.EqualTo(TlsBroker.ClientUser));
+    }
+
+    [Test]
     public async Task A_plain_connection_reports_no_TLS_protocol()
     {
         await using var cluster = new Cluster(new NodeDefinition(TlsBroker.PlainUri), new ClusterOptions { Name = Broker.Unique("plain") });
