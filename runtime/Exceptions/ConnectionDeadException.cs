@@ -7,7 +7,8 @@ namespace CoolAmqp;
 /// The connection to the broker is gone, or could not be opened in time: the operation could not complete.
 /// <see cref="Exception.InnerException"/> holds the cause (a socket error, a timeout, an <see cref="AmqpException"/>
 /// for a connection closed by the broker, ...) when there is one. Subtypes say more: <see cref="PublishOutcomeUnknownException"/>
-/// (a confirmed publish lost its connection before its confirm), <see cref="PublishBufferFullException"/>.
+/// (a confirmed publish lost its connection before its confirm), <see cref="PublishBufferFullException"/>,
+/// <see cref="TlsHandshakeException"/> (TLS could not be set up).
 /// </summary>
 public class ConnectionDeadException : Exception
 {
