@@ -185,6 +185,31 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         _events.Writer.TryComplete();
     }
 
+    /// <summary>Sends a new secret for the logged-in user on the open connection (connection.update-secret, e.g. a
+    /// fresh OAuth 2 token) and waits for the broker to accept it; the connection stays open. Reconnections log in with
+    /// this secret from now on (unless <see cref="ClusterOptions.CredentialsProvider"/> is set: it has the last word).
+    /// While the cluster reconnects, this waits for the connection like any operation.</summary>
+    /// <param name="newSecret">The new password or token. Never logged or traced.</param>
+    /// <param name="reason">Why, for the broker's log (a short string: at most 255 UTF-8 bytes).</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="ArgumentException"><paramref name="reason"/> is longer than 255 UTF-8 bytes.</exception>
+    /// <exception cref="ConnectionDeadException">The broker refused the secret (RabbitMQ then closes the connection
+    /// with 530 NOT_ALLOWED, the broker's reason in the message; recovery reconnects), or the connection is gone.</exception>
+    /// <exception cref="AmqpTimeoutException">No answer within <see cref="ClusterOptions.RpcTimeout"/>.</exception>
+    public async Task UpdateSecretAsync(string newSecret, string reason, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(newSecret);
+        ArgumentNullException.ThrowIfNull(reason);
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) > 255)
+        {
+            throw new ArgumentException("The reason of an update-secret is a short string: at most 255 UTF-8 bytes.", nameof(reason));
+        }
+
+        _supervisor.Credentials.SetSecret(newSecret);
+        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+        await session.Connection.UpdateSecretAsync(newSecret, reason, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Shuts down if started (and not yet shut down); otherwise does nothing.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -56,6 +56,13 @@ public sealed record ClusterOptions
     /// RESOURCE_LOCKED (an exclusive queue or consumer held by another connection). Default 1 second.</summary>
     public TimeSpan ResourceLockedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Where connections get their user name and secret when these change over time (OAuth 2 tokens,
+    /// rotated passwords): asked before every connection attempt, and again before the credentials expire (see
+    /// <see cref="ICredentialsProvider"/>). Default: none, <see cref="NodeDefinition.User"/> and
+    /// <see cref="NodeDefinition.Password"/> are used (or the secret last given to
+    /// <see cref="Cluster.UpdateSecretAsync"/>).</summary>
+    public ICredentialsProvider? CredentialsProvider { get; init; }
+
     /// <summary>Reconnection, fail-over across the nodes and topology recovery (see <see cref="RecoveryOptions"/>).
     /// Default: on, with <see cref="RecoveryOptions"/>' defaults.</summary>
     public RecoveryOptions Recovery { get; init; } = new();

@@ -198,7 +198,8 @@ internal sealed partial class AmqpConnection
 
     internal void OnConnectionUpdateSecret()
     {
-        // CoolAmqp has no token refresh; the broker only needs the acknowledgement.
+        // The spec's chassis say a server may send this (see AmqpConnection.UpdateSecret.cs); RabbitMQ never does. The
+        // acknowledgement is all the method asks for.
         _writer.WriteMethod(0, new ConnectionUpdateSecretOk());
     }
 

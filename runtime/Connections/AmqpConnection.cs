@@ -75,6 +75,9 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     /// <summary>Runs the continuations of what the read loop completes (publisher confirms).</summary>
     public ContinuationThread Continuations { get; }
 
+    /// <summary>Cancelled when the connection ends.</summary>
+    public CancellationToken Lifetime => _lifetime.Token;
+
     /// <summary>What the connection was created with.</summary>
     public ConnectionSettings Settings => _settings;
 
@@ -428,6 +431,11 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             case FrameType.Method:
             {
                 ReadOnlySpan<byte> method = FrameDecoder.Contiguous(in payload, ref _scratch);
+                if (header.Channel == 0 && TryTakeUpdateSecretOk(method))
+                {
+                    break;
+                }
+
                 var handler = new InboundMethodHandler(this);
                 MethodDispatcher.Dispatch(ref handler, header.Channel, method);
                 break;
@@ -600,6 +608,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             _ = _opened.Task.Exception;
         }
         _closeOk.TrySetResult();
+        FailUpdateSecret(channelFailure);
         foreach (AmqpChannel channel in _channels.RemoveAll())
         {
             channel.OnConnectionBroken(channelFailure);

@@ -45,4 +45,7 @@ internal sealed record ConnectionSettings
 
     /// <summary>How long a publish is held while the broker blocks publishing.</summary>
     public TimeSpan BlockedPublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where and as whom, without the password (a record would print every property).</summary>
+    public override string ToString() => $"{User}@{Host}:{Port} vhost '{VirtualHost}'{(Tls is null ? "" : " (TLS)")}";
 }

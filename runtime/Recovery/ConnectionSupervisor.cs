@@ -72,7 +72,11 @@ internal sealed partial class ConnectionSupervisor
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ConnectionSupervisor>();
         _owner = owner;
+        Credentials = new CredentialsKeeper(options.CredentialsProvider, loggerFactory.CreateLogger<CredentialsKeeper>());
     }
+
+    /// <summary>Which credentials each connection logs in with, and their refresh.</summary>
+    public CredentialsKeeper Credentials { get; }
 
     /// <summary>Where the cluster's connection life is.</summary>
     public enum SupervisorState
@@ -243,13 +247,13 @@ internal sealed partial class ConnectionSupervisor
         }
     }
 
-    private static ConnectionSettings SettingsFor(NodeDefinition node, ClusterOptions options) => new()
+    private static ConnectionSettings SettingsFor(NodeDefinition node, AmqpCredentials credentials, ClusterOptions options) => new()
     {
         Host = node.Host,
         Port = node.Port,
         VirtualHost = node.VirtualHost,
-        User = node.User,
-        Password = node.Password,
+        User = credentials.User,
+        Password = credentials.Secret,
         AuthMechanisms = node.AuthMechanisms,
         ChannelMax = node.ChannelMax,
         FrameMax = node.FrameMax,
@@ -264,12 +268,25 @@ internal sealed partial class ConnectionSupervisor
 
     private async Task<Session> ConnectOnceAsync(NodeDefinition node, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var connection = new AmqpConnection(SettingsFor(node, _options), _loggerFactory.CreateLogger<AmqpConnection>());
-        connection.Terminated += OnTerminated;
-        connection.BlockedChanged += (_, reason) => _owner.OnBlockedChanged(node, reason);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
+        AmqpCredentials credentials;
+        try
+        {
+            credentials = await Credentials.ForConnectAsync(node, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ConnectionDeadException(
+                $"The credentials provider did not answer for {node.Host}:{node.Port} within the connection timeout.", ex);
+        }
+
+        var connection = new AmqpConnection(SettingsFor(node, credentials, _options),
+            _loggerFactory.CreateLogger<AmqpConnection>());
+        connection.Terminated += OnTerminated;
+        connection.BlockedChanged += (_, reason) => _owner.OnBlockedChanged(node, reason);
         await connection.ConnectAsync(deadline.Token).ConfigureAwait(false);
+        Credentials.Watch(node, connection, credentials);
         return new Session(node, connection, _loggerFactory.CreateLogger<Publisher>(), _owner.Republisher);
     }
 

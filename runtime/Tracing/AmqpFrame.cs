@@ -85,6 +85,40 @@ public readonly ref struct AmqpFrame
     /// <returns>The description.</returns>
     public override string ToString() => Describe();
 
+    /// <summary>A copy of the payload with the secret a method carries (the SASL response of connection.start-ok and
+    /// connection.secure-ok, the new secret of connection.update-secret) overwritten with <c>*</c>, so the copy still
+    /// parses; a payload that does not parse is copied as it is.</summary>
+    internal byte[] PayloadWithoutSecrets()
+    {
+        byte[] copy = Payload.ToArray();
+        if (Type != FrameType.Method || copy.Length < 4)
+        {
+            return copy;
+        }
+
+        ReadOnlySpan<byte> args = copy.AsSpan(4);
+        try
+        {
+            ReadOnlySpan<byte> secret = CommandId switch
+            {
+                ConnectionStartOk.CommandIdValue => ConnectionStartOk.Read(args).Response,
+                ConnectionSecureOk.CommandIdValue => ConnectionSecureOk.Read(args).Response,
+                ConnectionUpdateSecret.CommandIdValue => ConnectionUpdateSecret.Read(args).NewSecret,
+                _ => default,
+            };
+            if (!secret.IsEmpty && copy.AsSpan().Overlaps(secret, out int offset))
+            {
+                copy.AsSpan(offset, secret.Length).Fill((byte)'*');
+            }
+        }
+        catch (AmqpFrameFormatException)
+        {
+            // Describe says the frame is malformed; there is no field to find.
+        }
+
+        return copy;
+    }
+
     private static void Append(StringBuilder sb, FormattableString text) => sb.Append(text.ToString(CultureInfo.InvariantCulture));
 
     private static string Bool(bool value) => value ? "true" : "false";

@@ -11,7 +11,8 @@ namespace CoolAmqp.Tracing;
 /// <param name="Type">Its frame type.</param>
 /// <param name="CommandId">For a method frame, <c>class-id &lt;&lt; 16 | method-id</c>; 0 otherwise.</param>
 /// <param name="MethodName">For a method frame, the method's name, e.g. <c>basic.publish</c>; otherwise <see langword="null"/>.</param>
-/// <param name="Payload">A copy of the frame payload (unredacted: a <c>connection.start-ok</c> payload holds the password).</param>
+/// <param name="Payload">A copy of the frame payload, with the secret of <c>connection.start-ok</c>, <c>connection.secure-ok</c>
+/// and <c>connection.update-secret</c> (password, SASL response, token) overwritten with <c>*</c> bytes of the same length.</param>
 public sealed record TracedFrame(
     FrameDirection Direction,
     DateTimeOffset Timestamp,
@@ -73,7 +74,7 @@ public sealed class HoldingFrameTracer : IFrameTracer
     /// <inheritdoc/>
     public void OnFrame(DateTimeOffset timestamp, in AmqpFrame frame, FrameDirection direction)
     {
-        var traced = new TracedFrame(direction, timestamp, frame.Channel, frame.Type, frame.CommandId, frame.MethodName, frame.Payload.ToArray());
+        var traced = new TracedFrame(direction, timestamp, frame.Channel, frame.Type, frame.CommandId, frame.MethodName, frame.PayloadWithoutSecrets());
         lock (_gate)
         {
             if (_frames.Count == _maxFrames)
