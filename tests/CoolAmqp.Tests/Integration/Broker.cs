@@ -202,13 +202,17 @@ internal static class Broker
     }
 
     /// <summary>Runs a rabbitmqctl list command with the JSON formatter and returns its rows.</summary>
-    public static async Task<List<JsonElement>> ListAsync(string command, params string[] columns)
+    public static Task<List<JsonElement>> ListAsync(string command, params string[] columns) =>
+        ListOnAsync(NodeName, command, columns);
+
+    /// <summary>Runs a rabbitmqctl list command on <paramref name="node"/> with the JSON formatter and returns its rows.</summary>
+    public static async Task<List<JsonElement>> ListOnAsync(string node, string command, params string[] columns)
     {
         var args = new List<string> { command };
         args.AddRange(columns);
         args.Add("--formatter");
         args.Add("json");
-        string json = await CtlAsync([.. args]);
+        string json = await CtlOnAsync(node, [.. args]);
         var rows = new List<JsonElement>();
         if (string.IsNullOrWhiteSpace(json))
         {
@@ -240,9 +244,13 @@ internal static class Broker
 
     /// <summary>The row of list_connections (with client_properties among the columns) of the connection with
     /// this connection_name, or null.</summary>
-    public static async Task<JsonElement?> ConnectionNamedAsync(string name, params string[] columns)
+    public static Task<JsonElement?> ConnectionNamedAsync(string name, params string[] columns) =>
+        ConnectionNamedOnAsync(NodeName, name, columns);
+
+    /// <summary>The same on <paramref name="node"/>.</summary>
+    public static async Task<JsonElement?> ConnectionNamedOnAsync(string node, string name, params string[] columns)
     {
-        foreach (JsonElement row in await ListAsync("list_connections", ["client_properties", .. columns]))
+        foreach (JsonElement row in await ListOnAsync(node, "list_connections", ["client_properties", .. columns]))
         {
             if (TableField(row.GetProperty("client_properties"), "connection_name")?.GetString() == name)
             {
@@ -254,18 +262,21 @@ internal static class Broker
     }
 
     /// <summary>Closes (at the broker) the connection with this connection_name, as an operator would.</summary>
-    public static async Task CloseConnectionAsync(string name, string reason)
+    public static Task CloseConnectionAsync(string name, string reason) => CloseConnectionOnAsync(NodeName, name, reason);
+
+    /// <summary>The same on <paramref name="node"/>.</summary>
+    public static async Task CloseConnectionOnAsync(string node, string name, string reason)
     {
         // The JSON formatter prints pids in a form close_connection does not take; the table form it does.
-        JsonElement row = await ConnectionNamedAsync(name, "peer_port") ?? throw new AssertionException($"No connection named {name}.");
+        JsonElement row = await ConnectionNamedOnAsync(node, name, "peer_port") ?? throw new AssertionException($"No connection named {name}.");
         long port = row.GetProperty("peer_port").GetInt64();
-        string table = await CtlAsync("list_connections", "--no-table-headers", "peer_port", "pid");
+        string table = await CtlOnAsync(node, "list_connections", "--no-table-headers", "peer_port", "pid");
         foreach (string line in table.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string[] columns = line.Split('\t');
             if (columns.Length == 2 && columns[0] == port.ToString(System.Globalization.CultureInfo.InvariantCulture))
             {
-                await CtlAsync("close_connection", columns[1], reason);
+                await CtlOnAsync(node, "close_connection", columns[1], reason);
                 return;
             }
         }

@@ -127,6 +127,43 @@ public class TlsConnectTests
         Assert.That((row.GetProperty("user").GetString(), row.GetProperty("auth_mechanism").GetString()), Is.EqualTo(("guest", "PLAIN")));
     }
 
+    [Test]
+    public async Task After_the_broker_closes_the_connection_it_reconnects_over_mutual_TLS_as_the_certificate_user()
+    {
+        string name = Broker.Unique("tls-reconnect");
+        NodeDefinition node = new NodeDefinition(TlsBroker.Uri, user: "ignored", password: "")
+        {
+            Tls = TlsBroker.Trusting() with { ClientCertificatePath = TlsBroker.Cert("client.pem"), ClientKeyPath = TlsBroker.Cert("client.key") },
+            AuthMechanisms = ["EXTERNAL"],
+        };
+        await using var cluster = new Cluster(node, new ClusterOptions
+        {
+            Name = name,
+            Recovery = new RecoveryOptions { InitialDelay = TimeSpan.FromMilliseconds(50), MaxDelay = TimeSpan.FromSeconds(1) },
+        });
+        await cluster.StartAsync(timeout: TimeSpan.FromSeconds(10));
+        var queue = new Queue(Broker.Unique("tls-reconnect"), autoDelete: false);
+        await cluster.DeclareAsync(queue, persistent: true);
+        long firstPort = (await TlsBroker.ConnectionNamedAsync(name, "peer_port")).GetProperty("peer_port").GetInt64();
+
+        await Broker.CloseConnectionOnAsync(TlsBroker.NodeName, name, "closed by the test");
+        var events = await Broker.EventsUntilAsync<Reconnected>(cluster, 20);
+        Assert.That(events[0], Is.TypeOf<ConnectionLost>());
+
+        JsonElement row = await TlsBroker.ConnectionNamedAsync(name, "peer_port", "ssl", "user", "auth_mechanism");
+        Assert.Multiple(() =>
+        {
+            Assert.That(row.GetProperty("peer_port").GetInt64(), Is.Not.EqualTo(firstPort), "a new connection");
+            Assert.That(row.GetProperty("ssl").GetBoolean(), Is.True);
+            Assert.That(row.GetProperty("user").GetString(), Is.EqualTo(TlsBroker.ClientUser));
+            Assert.That(row.GetProperty("auth_mechanism").GetString(), Is.EqualTo("EXTERNAL"));
+            Assert.That(cluster.TlsProtocol, Is.Not.Null);
+        });
+        await cluster.PublishAsync(new Message("after"), routingKey: queue.Name, confirm: true);
+        Assert.That((await cluster.GetAsync(queue))?.Body.Length, Is.EqualTo(5), "the recovered queue takes it");
+        await cluster.DeleteQueueAsync(queue);
+    }
+
     [TestCase(0)]
     [TestCase(1024)]
     [TestCase(1024 * 1024)]
