@@ -8,7 +8,7 @@ namespace CoolAmqp.Connections;
 /// connection.close 505 UNEXPECTED_FRAME and breaks; callers see a <see cref="ConnectionDeadException"/> whose
 /// inner exception is this.
 /// </summary>
-internal sealed class ProtocolViolationException : Exception
+internal sealed class ProtocolViolationException : CoolAmqpException
 {
     public ProtocolViolationException(string message)
         : base(message)

@@ -9,7 +9,7 @@ namespace CoolAmqp;
 /// </summary>
 /// <remarks>The message names the failed method when the broker said which one, e.g.
 /// <c>basic.publish failed: 404 NOT_FOUND - no exchange 'x' in vhost '/'</c>.</remarks>
-public class AmqpException : Exception
+public class AmqpException : CoolAmqpException
 {
     /// <summary>Creates the exception from the fields of a <c>channel.close</c> or <c>connection.close</c>.</summary>
     /// <param name="replyCode">The AMQP reply code, e.g. 404.</param>

@@ -8,7 +8,7 @@ namespace CoolAmqp;
 /// broker blocks publishing). The request may still take effect on the broker; the channel it used is closed (a late
 /// answer cannot be mistaken for the next request's), the connection stays up.
 /// </summary>
-public class AmqpTimeoutException : TimeoutException
+public class AmqpTimeoutException : CoolAmqpException
 {
     /// <summary>Creates the exception with a generic message.</summary>
     public AmqpTimeoutException()

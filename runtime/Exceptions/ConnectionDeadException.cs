@@ -10,7 +10,7 @@ namespace CoolAmqp;
 /// (a confirmed publish lost its connection before its confirm), <see cref="PublishBufferFullException"/>,
 /// <see cref="TlsHandshakeException"/> (TLS could not be set up).
 /// </summary>
-public class ConnectionDeadException : Exception
+public class ConnectionDeadException : CoolAmqpException
 {
     /// <summary>Creates the exception with a generic message.</summary>
     public ConnectionDeadException()

@@ -6,7 +6,7 @@ namespace CoolAmqp;
 /// The broker answered a publish made with publisher confirms with <c>basic.nack</c>: it did not take
 /// responsibility for the message (e.g. an internal error in the queue process). Publishing again may succeed.
 /// </summary>
-public sealed class MessageNackedException : Exception
+public sealed class MessageNackedException : CoolAmqpException
 {
     /// <summary>Creates the exception with a generic message.</summary>
     public MessageNackedException()

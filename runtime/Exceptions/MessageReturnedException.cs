@@ -8,7 +8,7 @@ namespace CoolAmqp;
 /// sent it back with <c>basic.return</c> (typically 312 NO_ROUTE). The publish fails with it at the confirm that
 /// follows the return; a channel that closes in between fails it with the channel's error instead.
 /// </summary>
-public sealed class MessageReturnedException : Exception
+public sealed class MessageReturnedException : CoolAmqpException
 {
     /// <summary>Creates the exception from the fields of <c>basic.return</c>.</summary>
     /// <param name="replyCode">The reply code, e.g. 312 (NO_ROUTE).</param>

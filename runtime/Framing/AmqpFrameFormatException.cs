@@ -8,7 +8,7 @@ namespace CoolAmqp.Framing;
 /// </summary>
 /// <remarks>Every parser in CoolAmqp raises this type (and only this type) for bad input, so a broker that
 /// sends garbage can be told apart from a bug.</remarks>
-public sealed class AmqpFrameFormatException : FormatException
+public sealed class AmqpFrameFormatException : CoolAmqpException
 {
     /// <summary>Creates the exception with a message naming what was wrong.</summary>
     public AmqpFrameFormatException(string message) : base(message) { }

@@ -83,11 +83,13 @@ internal static class GeneratorHarness
         return driver.GetRunResult();
     }
 
-    /// <summary>The hand-written framing sources of the runtime that generated code calls.</summary>
+    /// <summary>The hand-written framing sources of the runtime that generated code calls, and the exception root
+    /// their format exception derives from.</summary>
     public static IEnumerable<SyntaxTree> FramingSources()
     {
         string folder = Path.Combine(RepoRoot, "runtime", "Framing");
         return Directory.GetFiles(folder, "*.cs", SearchOption.TopDirectoryOnly)
+            .Append(Path.Combine(RepoRoot, "runtime", "Exceptions", "CoolAmqpException.cs"))
             .OrderBy(p => p, StringComparer.Ordinal)
             .Select(p => CSharpSyntaxTree.ParseText(File.ReadAllText(p), ParseOptions, p, Encoding.UTF8));
     }

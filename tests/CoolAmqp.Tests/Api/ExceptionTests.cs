@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using CoolAmqp;
 using NUnit.Framework;
 
@@ -7,6 +8,17 @@ namespace CoolAmqp.Tests.Api;
 [TestFixture]
 public sealed class ExceptionTests
 {
+    [Test]
+    public void Every_exception_type_of_the_library_derives_from_CoolAmqpException()
+    {
+        Type[] exceptions = typeof(Cluster).Assembly.GetTypes()
+            .Where(t => typeof(Exception).IsAssignableFrom(t) && t != typeof(CoolAmqpException))
+            .ToArray();
+        Assert.That(exceptions, Has.Length.GreaterThanOrEqualTo(12), "the library's exceptions were found");
+        Assert.That(exceptions.Where(t => !t.IsSubclassOf(typeof(CoolAmqpException))).Select(t => t.FullName), Is.Empty);
+        Assert.That(typeof(CoolAmqpException).IsAbstract, Is.True, "the root is for catching, not for throwing");
+    }
+
     [Test]
     public void Amqp_exception_fields_and_message()
     {
