@@ -56,6 +56,12 @@ public sealed record ClusterOptions
     /// RESOURCE_LOCKED (an exclusive queue or consumer held by another connection). Default 1 second.</summary>
     public TimeSpan ResourceLockedRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Limits on what the broker may send: the largest message body, and how deep and how large inbound field
+    /// tables may be (see <see cref="ProtocolLimits"/>, which also says what happens to a message that breaks one).
+    /// Default: <see cref="ProtocolLimits.Default"/> (bodies up to 128 MiB, tables nested up to 64 levels with up to
+    /// 4096 entries each).</summary>
+    public ProtocolLimits Limits { get; init; } = ProtocolLimits.Default;
+
     /// <summary>Reconnection, fail-over across the nodes and topology recovery (see <see cref="RecoveryOptions"/>).
     /// Default: on, with <see cref="RecoveryOptions"/>' defaults.</summary>
     public RecoveryOptions Recovery { get; init; } = new();

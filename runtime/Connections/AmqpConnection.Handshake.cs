@@ -28,6 +28,8 @@ internal sealed partial class AmqpConnection
                 $"The broker speaks AMQP {start.VersionMajor}-{start.VersionMinor}; CoolAmqp speaks 0-9-1.");
         }
 
+        // Scanned before it is decoded: a hostile table is refused before it becomes objects.
+        FieldCodec.EnforceLimits(start.ServerPropertiesBytes, _settings.Limits, "connection.start server-properties");
         ServerProperties = start.ServerProperties;
         string offered = Wire.DecodeString(start.Mechanisms);
         _mechanism = SaslMechanism.Choose(_settings.AuthMechanisms, offered);

@@ -370,6 +370,13 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             CloseThenBreak(ReplyCode.FrameError, ex.Message,
                 new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex));
         }
+        catch (ProtocolLimitExceededException ex)
+        {
+            // Only the handshake gets here (deliveries over a limit are refused one by one): the broker's own
+            // connection.start broke a limit.
+            CloseThenBreak(ReplyCode.ResourceError, ex.Message,
+                new ConnectionDeadException("The broker sent more than ClusterOptions.Limits allow: " + ex.Message, ex));
+        }
         catch (ProtocolViolationException ex)
         {
             CloseThenBreak(ReplyCode.UnexpectedFrame, ex.Message,

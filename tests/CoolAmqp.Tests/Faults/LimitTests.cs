@@ -1,11 +1,13 @@
 using System;
 using System.Threading.Tasks;
+using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using NUnit.Framework;
 
 namespace CoolAmqp.Tests.Faults;
 
-/// <summary>Limits the server imposes in connection.tune.</summary>
+/// <summary>Limits the server imposes in connection.tune, and the client's own (<see cref="ProtocolLimits"/>): a
+/// handshake over a limit fails the connect.</summary>
 [TestFixture]
 [Category("Faults")]
 [CancelAfter(20_000)]
@@ -68,5 +70,31 @@ public class LimitTests : FaultTest
         Assert.That(declare, Is.InstanceOf<ArgumentException>(), declare.ToString());
         await Within(cluster.DeclareAsync(new Queue("faults-fits")), 5, "a DeclareAsync with a name that fits");
         Assert.That(connection.ClientErrors, Is.Empty);
+    }
+
+    // ---- ProtocolLimits ----
+
+    private ClusterOptions WithLimits(ProtocolLimits limits) => Options() with { Limits = limits };
+
+    [Test]
+    public async Task Server_properties_over_the_entry_limit_fail_the_connect_with_the_limit_error()
+    {
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), WithLimits(new ProtocolLimits { MaxFieldTableEntries = 10 }));
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
+        var properties = new FieldTable();
+        for (int i = 0; i < 11; i++)
+        {
+            properties["p" + i] = i;
+        }
+
+        await connection.SendAsync(Frames.Method(0, new ConnectionStart(0, 9, properties, "PLAIN"u8.ToArray(), "en_US"u8.ToArray())));
+
+        Exception error = await FailureOf(start, 3, "StartAsync");
+        AssertConnectionDead(error);
+        Assert.That(error.InnerException, Is.TypeOf<ProtocolLimitExceededException>(), error.ToString());
+        Assert.That(error.Message, Does.Contain("server-properties").And.Contain("MaxFieldTableEntries (10)"));
+        await AssertClientSentCloseAsync(connection, ReplyCode.ResourceError);
+        Assert.That(connection.Count(f => f.CommandId == ConnectionStartOk.CommandIdValue), Is.Zero, "the client went no further");
     }
 }
