@@ -10,8 +10,14 @@ namespace CoolAmqp;
 /// step of the handshake is bounded by <see cref="NodeDefinition.ConnectionTimeout"/>.
 /// </summary>
 /// <remarks>
-/// Limits broken during the handshake (the broker's server-properties table) fail the connect with a
-/// <see cref="ConnectionDeadException"/> whose inner exception is the <see cref="ProtocolLimitExceededException"/>.
+/// A delivery that breaks a limit is refused, not buffered: its body frames are read and dropped as they arrive, it is
+/// rejected without requeue (<c>basic.reject</c>, <c>requeue=false</c>: a queue with a dead-letter exchange
+/// dead-letters it, others drop it; a no-ack delivery is already gone), a warning is logged, and the application hears
+/// of it as a <see cref="DeliveryRefused"/> event (and <see cref="ConsumerOptions.OnDeliveryRefused"/>), or
+/// <see cref="Cluster.GetAsync"/> fails with <see cref="ProtocolLimitExceededException"/>. The connection stays up:
+/// closing it would only have the broker deliver the same message again. Limits broken during the handshake
+/// (the broker's server-properties table) fail the connect with a <see cref="ConnectionDeadException"/> whose inner
+/// exception is the <see cref="ProtocolLimitExceededException"/>.
 /// </remarks>
 public sealed record ProtocolLimits
 {

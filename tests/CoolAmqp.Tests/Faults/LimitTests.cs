@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading.Tasks;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
@@ -6,8 +7,9 @@ using NUnit.Framework;
 
 namespace CoolAmqp.Tests.Faults;
 
-/// <summary>Limits the server imposes in connection.tune, and the client's own (<see cref="ProtocolLimits"/>): a
-/// handshake over a limit fails the connect.</summary>
+/// <summary>Limits the server imposes in connection.tune, and the client's own (<see cref="ProtocolLimits"/>): a message
+/// over a limit is refused before anything is buffered for it (rejected without requeue, reported, the connection
+/// stays), and a handshake over a limit fails the connect.</summary>
 [TestFixture]
 [Category("Faults")]
 [CancelAfter(20_000)]
@@ -74,7 +76,226 @@ public class LimitTests : FaultTest
 
     // ---- ProtocolLimits ----
 
+    private const uint SmallFrameMax = 4096;
+
     private ClusterOptions WithLimits(ProtocolLimits limits) => Options() with { Limits = limits };
+
+    private async Task<(Consumer Consumer, ushort Channel, string Tag)> ConsumeWithAsync(Cluster cluster, ServerConnection server,
+        string queue, ConsumerOptions options)
+    {
+        var (consumer, ready) = cluster.Consume(new Queue(queue), options);
+        await Within(ready, 5, "the consumer going online");
+        InboundFrame consume = await Within(server.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
+        return (consumer, consume.Channel, server.ConsumerTagOf(consume.Channel));
+    }
+
+    private static byte[] DeliverAndHeader(ushort channel, string tag, ulong deliveryTag, ulong bodySize,
+        BasicProperties properties = default) => Frames.Concat(
+        Frames.Method(channel, new BasicDeliver(tag, deliveryTag, false, "faults-ex", "faults-key")),
+        Frames.Header(channel, bodySize, properties));
+
+    private async Task<(ulong DeliveryTag, bool Requeue)> RejectOfAsync(ServerConnection server, ushort channel)
+    {
+        InboundFrame reject = await Within(server.WaitForMethodAsync(BasicReject.CommandIdValue, Deadline), 5, "basic.reject");
+        Assert.That(reject.Channel, Is.EqualTo(channel));
+        BasicReject.Reader read = BasicReject.Read(reject.Arguments);
+        return (read.DeliveryTag, read.Requeue);
+    }
+
+    private static async Task<DeliveryRefused> NextRefusalAsync(Cluster cluster)
+    {
+        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
+        Assert.That(e, Is.TypeOf<DeliveryRefused>(), "the refusal is reported as an event");
+        return (DeliveryRefused)e;
+    }
+
+    private static async Task<ReceivedMessage> NextMessageAsync(Cluster cluster)
+    {
+        ClusterEvent e = await Within(cluster.DrainAsync(TimeSpan.FromSeconds(5)).AsTask(), 10, "DrainAsync");
+        Assert.That(e, Is.TypeOf<MessageReceived>());
+        return ((MessageReceived)e).Message;
+    }
+
+    [Test]
+    public async Task A_delivery_over_MaxBodySize_is_rejected_before_its_body_arrives_and_the_next_one_gets_through(
+        [Values(BodyReceiveMode.Copied, BodyReceiveMode.Pooled)] BodyReceiveMode mode)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax,
+            options: WithLimits(new ProtocolLimits { MaxBodySize = 1000 }));
+        await using var _ = cluster;
+        var (consumer, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-big",
+            new ConsumerOptions { NoAck = false, BodyReceiveMode = mode });
+
+        // Method and header only: the refusal comes before a single body byte was sent, so nothing waited for the body.
+        await connection.SendAsync(DeliverAndHeader(channel, tag, 1, 50_000));
+        var reject = await RejectOfAsync(connection, channel);
+        Assert.That(reject.DeliveryTag, Is.EqualTo(1UL));
+        Assert.That(reject.Requeue, Is.False, "requeued, the broker would deliver it again at once");
+
+        // The announced body is read and dropped; what follows parses as usual.
+        await connection.SendAsync(Frames.Bodies(channel, new byte[50_000], SmallFrameMax));
+        await connection.SendAsync(Frames.Delivery(channel, tag, 2, "fits"u8, SmallFrameMax));
+
+        DeliveryRefused refused = await NextRefusalAsync(cluster);
+        Assert.That(refused.Consumer, Is.SameAs(consumer));
+        Assert.That(refused.DeliveryTag, Is.EqualTo(1UL));
+        Assert.That(refused.Exchange, Is.EqualTo("faults-ex"));
+        Assert.That(refused.RoutingKey, Is.EqualTo("faults-key"));
+        Assert.That(refused.Rejected, Is.True);
+        Assert.That(refused.Error.Limit, Is.EqualTo(nameof(ProtocolLimits.MaxBodySize)));
+        Assert.That(refused.Error.Actual, Is.EqualTo(50_000));
+        Assert.That(refused.Error.Allowed, Is.EqualTo(1000));
+        Assert.That(refused.Error.Message, Does.Contain("50000 bytes").And.Contain("MaxBodySize (1000 bytes)")
+            .And.Contain("rejected without requeue"));
+
+        using (ReceivedMessage next = await NextMessageAsync(cluster))
+        {
+            Assert.That(next.DeliveryTag, Is.EqualTo(2UL));
+            Assert.That(next.Body.ToArray(), Is.EqualTo("fits"u8.ToArray()));
+            Assert.That(next.Ack(), Is.True);
+        }
+
+        InboundFrame ack = await Within(connection.WaitForMethodAsync(BasicAck.CommandIdValue, Deadline), 5, "basic.ack");
+        Assert.That(BasicAck.Read(ack.Arguments).DeliveryTag, Is.EqualTo(2UL));
+        Assert.That(connection.Count(f => f.CommandId == BasicReject.CommandIdValue), Is.EqualTo(1));
+        Assert.That(LogLines.Any(l => l.Contains("Warning", StringComparison.Ordinal) && l.Contains("50000 bytes", StringComparison.Ordinal)),
+            Is.True, "a warning names the size and the limit");
+        Assert.That(cluster.IsConnected, Is.True);
+        Assert.That(consumer.State, Is.EqualTo(ConsumerState.Online));
+        Assert.That(connection.ClientErrors, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_pooled_record_consumer_refuses_an_oversized_delivery_and_keeps_its_settlement_in_step()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax,
+            options: WithLimits(new ProtocolLimits { MaxBodySize = 100 }));
+        await using var _ = cluster;
+        var delivered = new TaskCompletionSource<(ulong Tag, byte[] Body)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var callback = new TaskCompletionSource<DeliveryRefused>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (_, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-records", new ConsumerOptions
+        {
+            NoAck = false,
+            OnDelivery = d =>
+            {
+                delivered.TrySetResult((d.DeliveryTag, d.Body.ToArray()));
+                d.Ack();
+            },
+            OnDeliveryRefused = e => callback.TrySetResult(e),
+        });
+
+        await connection.SendAsync(Frames.Concat(DeliverAndHeader(channel, tag, 1, 101),
+            Frames.Bodies(channel, new byte[101], SmallFrameMax), Frames.Delivery(channel, tag, 2, "ok"u8, SmallFrameMax)));
+
+        Assert.That((await RejectOfAsync(connection, channel)).DeliveryTag, Is.EqualTo(1UL));
+        DeliveryRefused refused = await Within(callback.Task, 5, "OnDeliveryRefused");
+        Assert.That(refused.Error.Actual, Is.EqualTo(101));
+        var (deliveredTag, body) = await Within(delivered.Task, 5, "the next delivery");
+        Assert.That(deliveredTag, Is.EqualTo(2UL));
+        Assert.That(body, Is.EqualTo("ok"u8.ToArray()));
+        InboundFrame ack = await Within(connection.WaitForMethodAsync(BasicAck.CommandIdValue, Deadline), 5, "basic.ack");
+        BasicAck.Reader acked = BasicAck.Read(ack.Arguments);
+        Assert.That((acked.DeliveryTag, acked.Multiple), Is.EqualTo((2UL, false)), "the refused tag is settled once, by the reject");
+        Assert.That(await NextRefusalAsync(cluster), Is.SameAs(refused), "the callback and the event carry the same report");
+        Assert.That(connection.ClientErrors, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_no_ack_consumer_is_told_of_an_oversized_delivery_and_nothing_is_rejected()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax,
+            options: WithLimits(new ProtocolLimits { MaxBodySize = 10 }));
+        await using var _ = cluster;
+        var (_, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-noack", new ConsumerOptions { NoAck = true });
+
+        await connection.SendAsync(Frames.Concat(DeliverAndHeader(channel, tag, 1, 11), Frames.Bodies(channel, new byte[11], SmallFrameMax),
+            Frames.Delivery(channel, tag, 2, "ten bytes!"u8, SmallFrameMax)));
+
+        DeliveryRefused refused = await NextRefusalAsync(cluster);
+        Assert.That(refused.Rejected, Is.False);
+        Assert.That(refused.Error.Message, Does.Contain("no-ack"));
+        using (ReceivedMessage next = await NextMessageAsync(cluster))
+        {
+            Assert.That(next.Body.Length, Is.EqualTo(10), "exactly the limit is accepted");
+        }
+
+        Assert.That(connection.Count(f => f.CommandId == BasicReject.CommandIdValue), Is.Zero, "a no-ack delivery cannot be rejected");
+        Assert.That(cluster.IsConnected, Is.True);
+    }
+
+    [Test]
+    public async Task Headers_over_a_field_table_limit_are_refused_like_an_oversized_body([Values("depth", "entries")] string which)
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax,
+            options: WithLimits(new ProtocolLimits { MaxFieldTableDepth = 2, MaxFieldTableEntries = 8 }));
+        await using var _ = cluster;
+        var (_, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-headers", new ConsumerOptions { NoAck = false });
+
+        FieldTable within = new() { ["a"] = new FieldTable { ["b"] = new object?[] { 1, 2 } } };
+        for (int i = 0; i < 7; i++)
+        {
+            within["k" + i] = i;
+        }
+
+        FieldTable over = which == "depth"
+            ? new FieldTable { ["a"] = new FieldTable { ["b"] = new FieldTable { ["c"] = new FieldTable() } } }
+            : new FieldTable(within) { ["one-too-many"] = true };
+        await connection.SendAsync(Frames.Concat(
+            DeliverAndHeader(channel, tag, 1, 3, new BasicProperties { Headers = over }),
+            Frames.Bodies(channel, "abc"u8, SmallFrameMax),
+            DeliverAndHeader(channel, tag, 2, 3, new BasicProperties { Headers = within }),
+            Frames.Bodies(channel, "def"u8, SmallFrameMax)));
+
+        var reject = await RejectOfAsync(connection, channel);
+        Assert.That((reject.DeliveryTag, reject.Requeue), Is.EqualTo((1UL, false)));
+        DeliveryRefused refused = await NextRefusalAsync(cluster);
+        Assert.That(refused.Error.Limit, Is.EqualTo(which == "depth"
+            ? nameof(ProtocolLimits.MaxFieldTableDepth)
+            : nameof(ProtocolLimits.MaxFieldTableEntries)));
+        Assert.That(refused.Error.Actual, Is.EqualTo(which == "depth" ? 3 : 9));
+        Assert.That(refused.Error.Message, Does.Contain("headers"));
+        using ReceivedMessage next = await NextMessageAsync(cluster);
+        Assert.That(next.DeliveryTag, Is.EqualTo(2UL));
+        Assert.That(next.Properties.Headers, Is.EqualTo(within), "headers exactly at the limits decode");
+        Assert.That(cluster.IsConnected, Is.True);
+    }
+
+    [Test]
+    public async Task GetAsync_of_an_oversized_message_throws_the_limit_error_rejects_it_and_the_channel_goes_on()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax,
+            options: WithLimits(new ProtocolLimits { MaxBodySize = 1000 }));
+        await using var _ = cluster;
+        int gets = 0;
+        connection.On(BasicGet.CommandIdValue, async f =>
+        {
+            bool first = System.Threading.Interlocked.Increment(ref gets) == 1;
+            byte[] body = first ? new byte[5000] : "small"u8.ToArray();
+            await connection.SendAsync(Frames.Concat(
+                Frames.Method(f.Channel, new BasicGetOk((ulong)gets, false, "", "faults-get", 0)),
+                Frames.Header(f.Channel, (ulong)body.Length),
+                Frames.Bodies(f.Channel, body, SmallFrameMax)));
+        });
+
+        Exception error = await FailureOf(cluster.GetAsync(new Queue("faults-get"), noAck: false), 5, "GetAsync");
+        AssertNoProgrammingErrors(error);
+        Assert.That(error, Is.TypeOf<ProtocolLimitExceededException>(), error.ToString());
+        var limit = (ProtocolLimitExceededException)error;
+        Assert.That((limit.Limit, limit.Actual, limit.Allowed), Is.EqualTo((nameof(ProtocolLimits.MaxBodySize), 5000L, 1000L)));
+        Assert.That(limit.Message, Does.Contain("basic.get-ok 1").And.Contain("rejected without requeue"));
+        InboundFrame reject = await Within(connection.WaitForMethodAsync(BasicReject.CommandIdValue, Deadline), 5, "basic.reject");
+        Assert.That(BasicReject.Read(reject.Arguments).DeliveryTag, Is.EqualTo(1UL));
+
+        using ReceivedMessage? next = await Within(cluster.GetAsync(new Queue("faults-get"), noAck: false), 5, "the next GetAsync");
+        Assert.That(next, Is.Not.Null);
+        Assert.That(next!.Body.ToArray(), Is.EqualTo("small"u8.ToArray()));
+        Assert.That(cluster.IsConnected, Is.True);
+    }
 
     [Test]
     public async Task Server_properties_over_the_entry_limit_fail_the_connect_with_the_limit_error()
