@@ -60,7 +60,13 @@ internal sealed partial class AmqpConnection
         RequireState(ConnectionState.AwaitingTune, ConnectionTune.Name);
         ushort channelMax = (ushort)Negotiate(_settings.ChannelMax, tune.ChannelMax);
         uint frameMax = Negotiate(_settings.FrameMax, tune.FrameMax);
-        if (frameMax != 0 && frameMax < AmqpLimits.PreTuneFrameMax)
+        if (frameMax == 0)
+        {
+            // Both sides said "no limit": the client sets one, or a broker could send a frame of any size and the
+            // read loop would buffer all of it. (Lowering the broker's proposal in tune-ok is what spec 4.2.3 allows.)
+            frameMax = AmqpLimits.DefaultFrameMax;
+        }
+        else if (frameMax < AmqpLimits.PreTuneFrameMax)
         {
             frameMax = AmqpLimits.PreTuneFrameMax;
         }
@@ -75,11 +81,11 @@ internal sealed partial class AmqpConnection
         _channels.ChannelMax = channelMax;
         FrameMax = frameMax;
         Heartbeat = heartbeat;
-        _inboundFrameMax = frameMax == 0 ? uint.MaxValue : frameMax;
+        _inboundFrameMax = frameMax;
 
         TryTransition(ConnectionState.AwaitingOpenOk);
         _writer.WriteMethod(0, new ConnectionTuneOk(channelMax, frameMax, heartbeat));
-        _writer.FrameMax = frameMax == 0 ? AmqpLimits.DefaultFrameMax : frameMax;
+        _writer.FrameMax = frameMax;
         _writer.WriteMethod(0, new ConnectionOpen(_settings.VirtualHost));
         if (heartbeat > 0)
         {

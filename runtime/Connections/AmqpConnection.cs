@@ -108,7 +108,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     /// <summary>Negotiated channel-max.</summary>
     public ushort ChannelMax => _channels.ChannelMax;
 
-    /// <summary>Negotiated frame-max (0 when both peers asked for no limit).</summary>
+    /// <summary>Negotiated frame-max (never 0: when both peers ask for no limit the client sets 128 KiB).</summary>
     public uint FrameMax { get; private set; }
 
     /// <summary>Negotiated heartbeat interval in seconds (0: none).</summary>

@@ -9,7 +9,7 @@ namespace CoolAmqp.Tests.Faults;
 
 /// <summary>Limits the server imposes in connection.tune, and the client's own (<see cref="ProtocolLimits"/>): a message
 /// over a limit is refused before anything is buffered for it (rejected without requeue, reported, the connection
-/// stays), and a handshake over a limit fails the connect.</summary>
+/// stays), a handshake over a limit fails the connect, and lengths that point past their frame are frame errors.</summary>
 [TestFixture]
 [Category("Faults")]
 [CancelAfter(20_000)]
@@ -317,5 +317,20 @@ public class LimitTests : FaultTest
         Assert.That(error.Message, Does.Contain("server-properties").And.Contain("MaxFieldTableEntries (10)"));
         await AssertClientSentCloseAsync(connection, ReplyCode.ResourceError);
         Assert.That(connection.Count(f => f.CommandId == ConnectionStartOk.CommandIdValue), Is.Zero, "the client went no further");
+    }
+
+    [Test]
+    public async Task When_both_sides_ask_for_no_frame_limit_the_client_sets_128_KiB_and_holds_the_broker_to_it()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: 0);
+        await using var _ = cluster;
+        Assert.That(connection.FrameMax, Is.EqualTo(131072u), "the client's tune-ok");
+
+        // One byte over: refused when the frame header is read, before its payload is buffered.
+        await connection.SendAsync(Frames.Raw((byte)FrameType.Method, 0, new byte[131072 - 8 + 1]));
+        ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertFrameError);
+        Assert.That(lost.Reason!.Message, Does.Contain("frame-max 131072"));
+        await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
     }
 }
