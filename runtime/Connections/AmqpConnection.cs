@@ -212,13 +212,24 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         using (cancellationToken.UnsafeRegister(static s =>
         {
             var self = (AmqpConnection)s!;
+            string step = self.HandshakeStep();
             self.Break(new ConnectionDeadException(
-                $"The handshake with {self._settings.Host}:{self._settings.Port} did not finish in time."));
+                $"The handshake with {self._settings.Host}:{self._settings.Port} did not finish in time: {step}.",
+                new TimeoutException($"The AMQP handshake stalled: {step}.")));
         }, this))
         {
             await _opened.Task.ConfigureAwait(false);
         }
     }
+
+    /// <summary>What the handshake was waiting for, for the timeout's message.</summary>
+    private string HandshakeStep() => State switch
+    {
+        ConnectionState.AwaitingStart => "no connection.start from the broker (after the protocol header)",
+        ConnectionState.AwaitingTune => "no connection.tune from the broker (after connection.start-ok)",
+        ConnectionState.AwaitingOpenOk => "no connection.open-ok from the broker (after connection.open)",
+        ConnectionState state => $"the connection was {state}",
+    };
 
     private async Task<Stream> OpenStreamAsync(CancellationToken cancellationToken)
     {
