@@ -333,4 +333,38 @@ public class LimitTests : FaultTest
         Assert.That(lost.Reason!.Message, Does.Contain("frame-max 131072"));
         await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
     }
+
+    [Test]
+    public async Task A_shortstr_whose_length_points_past_the_frame_is_a_frame_error()
+    {
+        await using var server = new ScriptedServer();
+        var (cluster, connection) = await OpenAsync(server, frameMax: SmallFrameMax);
+        await using var _ = cluster;
+        var (_, channel) = await ConsumeAsync(cluster, connection, "faults-shortstr");
+
+        // basic.deliver (60, 60) whose consumer-tag claims 200 bytes of a 30-byte frame.
+        byte[] payload = [0, 60, 0, 60, 200, .. "faults-ctag"u8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0];
+        await connection.SendAsync(Frames.Raw((byte)FrameType.Method, channel, payload));
+
+        ConnectionLost lost = await AssertConnectionLostAsync(cluster, AssertFrameError);
+        Assert.That(lost.Reason!.Message, Does.Contain("basic.deliver consumer-tag").And.Contain("needed 200"));
+        await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
+    }
+
+    [Test]
+    public async Task A_longstr_whose_length_points_past_the_frame_fails_the_handshake_with_a_frame_error()
+    {
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
+
+        // connection.start (10, 10), version 0-9, server-properties claiming 1 MiB of a 20-byte frame.
+        byte[] payload = [0, 10, 0, 10, 0, 9, 0, 0x10, 0, 0, 1, (byte)'a', (byte)'V', 0, 0, 0, 5, .. "PLAIN"u8];
+        await connection.SendAsync(Frames.Raw((byte)FrameType.Method, 0, payload));
+
+        Exception error = await FailureOf(start, 3, "StartAsync");
+        AssertFrameError(error);
+        Assert.That(error.Message, Does.Contain("server-properties").And.Contain("needed 1048576"));
+        await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
+    }
 }
