@@ -1,4 +1,5 @@
 using System;
+using CoolAmqp.Framing;
 
 namespace CoolAmqp;
 
@@ -95,4 +96,23 @@ public sealed record ProtocolLimits
             _maxFieldTableEntries = value;
         }
     }
+
+    /// <summary>Checks an inbound table body against the table limits (scanned, nothing decoded): throws rather than
+    /// returning.</summary>
+    /// <exception cref="ProtocolLimitExceededException">A limit was exceeded.</exception>
+    /// <exception cref="AmqpFrameFormatException">The table is malformed.</exception>
+    internal void EnforceTableLimits(ReadOnlySpan<byte> body, string what)
+    {
+        TableLimit exceeded = FieldCodec.CheckLimits(body, MaxFieldTableDepth, MaxFieldTableEntries, out int found);
+        if (exceeded != TableLimit.None)
+        {
+            throw TableLimitException(exceeded, found, what);
+        }
+    }
+
+    /// <summary>The error for what <see cref="FieldCodec.CheckLimits"/> found exceeded.</summary>
+    internal ProtocolLimitExceededException TableLimitException(TableLimit exceeded, int found, string what) =>
+        exceeded == TableLimit.Depth
+            ? ProtocolLimitExceededException.TableTooDeep(what, found, MaxFieldTableDepth)
+            : ProtocolLimitExceededException.TooManyEntries(what, MaxFieldTableEntries);
 }

@@ -155,7 +155,7 @@ internal sealed partial class AmqpChannel
                 limits.MaxFieldTableEntries, out int found);
             if (exceeded != TableLimit.None)
             {
-                Refuse(FieldCodec.LimitException(exceeded, found, limits, DescribeContent() + ": its headers"),
+                Refuse(limits.TableLimitException(exceeded, found, DescribeContent() + ": its headers"),
                     (int)header.BodySize);
                 return;
             }

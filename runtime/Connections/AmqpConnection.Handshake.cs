@@ -29,7 +29,7 @@ internal sealed partial class AmqpConnection
         }
 
         // Scanned before it is decoded: a hostile table is refused before it becomes objects.
-        FieldCodec.EnforceLimits(start.ServerPropertiesBytes, _settings.Limits, "connection.start server-properties");
+        _settings.Limits.EnforceTableLimits(start.ServerPropertiesBytes, "connection.start server-properties");
         ServerProperties = start.ServerProperties;
         string offered = Wire.DecodeString(start.Mechanisms);
         _mechanism = SaslMechanism.Choose(_settings.AuthMechanisms, offered);

@@ -35,23 +35,6 @@ internal static class FieldCodec
         return ScanTable(body, 0, maxDepth, maxEntries, ref found);
     }
 
-    /// <summary>Checks an inbound table against <paramref name="limits"/>: throws rather than returning.</summary>
-    /// <exception cref="ProtocolLimitExceededException">A limit was exceeded.</exception>
-    /// <exception cref="AmqpFrameFormatException">The table is malformed.</exception>
-    internal static void EnforceLimits(ReadOnlySpan<byte> body, ProtocolLimits limits, string what)
-    {
-        TableLimit exceeded = CheckLimits(body, limits.MaxFieldTableDepth, limits.MaxFieldTableEntries, out int found);
-        if (exceeded != TableLimit.None)
-        {
-            throw LimitException(exceeded, found, limits, what);
-        }
-    }
-
-    internal static ProtocolLimitExceededException LimitException(TableLimit exceeded, int found, ProtocolLimits limits, string what) =>
-        exceeded == TableLimit.Depth
-            ? ProtocolLimitExceededException.TableTooDeep(what, found, limits.MaxFieldTableDepth)
-            : ProtocolLimitExceededException.TooManyEntries(what, limits.MaxFieldTableEntries);
-
     // Recursion is bounded: a nested value is entered only while its depth is within maxDepth (at most MaxDepth).
     private static TableLimit ScanTable(ReadOnlySpan<byte> body, int depth, int maxDepth, int maxEntries, ref int found)
     {

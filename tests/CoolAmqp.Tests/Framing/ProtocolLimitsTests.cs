@@ -144,17 +144,17 @@ public class ProtocolLimitsTests
     }
 
     [Test]
-    public void EnforceLimits_names_the_input_the_limit_and_both_values()
+    public void EnforceTableLimits_names_the_input_the_limit_and_both_values()
     {
         var limits = new ProtocolLimits { MaxFieldTableDepth = 2, MaxFieldTableEntries = 10 };
         var deep = Assert.Throws<ProtocolLimitExceededException>(
-            () => FieldCodec.EnforceLimits(NestedTableBody(3), limits, "connection.start server-properties"))!;
+            () => limits.EnforceTableLimits(NestedTableBody(3), "connection.start server-properties"))!;
         Assert.That(deep.Limit, Is.EqualTo(nameof(ProtocolLimits.MaxFieldTableDepth)));
         Assert.That(deep.Actual, Is.EqualTo(3));
         Assert.That(deep.Allowed, Is.EqualTo(2));
         Assert.That(deep.Message, Does.Contain("connection.start server-properties").And.Contain("MaxFieldTableDepth (2)"));
 
-        var wide = Assert.Throws<ProtocolLimitExceededException>(() => FieldCodec.EnforceLimits(FlatBody(11), limits, "headers"))!;
+        var wide = Assert.Throws<ProtocolLimitExceededException>(() => limits.EnforceTableLimits(FlatBody(11), "headers"))!;
         Assert.That(wide.Limit, Is.EqualTo(nameof(ProtocolLimits.MaxFieldTableEntries)));
         Assert.That(wide.Allowed, Is.EqualTo(10));
         Assert.That(wide.Message, Does.Contain("more than 10 entries"));
