@@ -238,12 +238,21 @@ public sealed partial class Cluster
     /// <param name="noAck">Whether the message counts as delivered at once; otherwise settle it.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The message, or null when the queue is empty.</returns>
+    /// <exception cref="ProtocolLimitExceededException">The message broke a <see cref="ClusterOptions.Limits"/> limit
+    /// (its body is over <see cref="ProtocolLimits.MaxBodySize"/>, or its headers too deep or too large): it was not
+    /// buffered and, unless <paramref name="noAck"/>, it was rejected without requeue. The channel and connection stay
+    /// up.</exception>
     public async Task<ReceivedMessage?> GetAsync(Queue queue, bool noAck = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
         Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
         RpcResponse response = await session.Rpc.CallAsync(new BasicGet(queue.Name, noAck), BasicGetOk.CommandIdValue,
             BasicGetEmpty.CommandIdValue, cancellationToken, getNoAck: noAck).ConfigureAwait(false);
+        if (response.Refused is { } refused)
+        {
+            throw refused;
+        }
+
         return response.Delivery is { } delivery ? new ReceivedMessage(in delivery) : null;
     }
 

@@ -59,6 +59,7 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
 
         _options = options ?? new ClusterOptions();
         ArgumentNullException.ThrowIfNull(_options.Recovery, nameof(options));
+        ArgumentNullException.ThrowIfNull(_options.Limits, nameof(options));
         RequirePositive(_options.RpcTimeout, nameof(ClusterOptions.RpcTimeout));
         RequirePositive(_options.BlockedPublishTimeout, nameof(ClusterOptions.BlockedPublishTimeout));
         RequirePositive(_options.Recovery.ConnectionWaitTimeout, nameof(RecoveryOptions.ConnectionWaitTimeout));

@@ -87,6 +87,58 @@ public sealed class ConsumerCancelledByBroker : ClusterEvent
     public string QueueName { get; }
 }
 
+/// <summary>A message for a consumer broke a <see cref="ClusterOptions.Limits"/> limit (its body is over
+/// <see cref="ProtocolLimits.MaxBodySize"/>, or its headers nest too deeply or hold too many entries), so the client
+/// refused it instead of buffering it: its body was read and dropped, it was rejected without requeue if the consumer
+/// acknowledges (<see cref="Rejected"/>: the queue's dead-letter exchange gets it, if it has one), a warning was
+/// logged, and <see cref="ConsumerOptions.OnDeliveryRefused"/> ran. The consumer, its channel and the connection go
+/// on.</summary>
+public sealed class DeliveryRefused : ClusterEvent
+{
+    /// <summary>Reports a refused delivery.</summary>
+    /// <param name="consumer">The consumer it was for.</param>
+    /// <param name="deliveryTag">Its delivery tag.</param>
+    /// <param name="redelivered">Whether the broker had delivered it before.</param>
+    /// <param name="exchange">The exchange it was published to.</param>
+    /// <param name="routingKey">Its routing key.</param>
+    /// <param name="rejected">Whether it was rejected without requeue (false for a no-ack consumer, whose messages the
+    /// broker forgets once sent, or when the channel closed meanwhile and the broker requeues it).</param>
+    /// <param name="error">Which limit it broke, by how much, and what became of it.</param>
+    public DeliveryRefused(Consumer consumer, ulong deliveryTag, bool redelivered, string exchange, string routingKey,
+        bool rejected, ProtocolLimitExceededException error)
+    {
+        Consumer = consumer ?? throw new ArgumentNullException(nameof(consumer));
+        DeliveryTag = deliveryTag;
+        Redelivered = redelivered;
+        Exchange = exchange ?? throw new ArgumentNullException(nameof(exchange));
+        RoutingKey = routingKey ?? throw new ArgumentNullException(nameof(routingKey));
+        Rejected = rejected;
+        Error = error ?? throw new ArgumentNullException(nameof(error));
+    }
+
+    /// <summary>The consumer it was for.</summary>
+    public Consumer Consumer { get; }
+
+    /// <summary>Its delivery tag on the consumer's channel.</summary>
+    public ulong DeliveryTag { get; }
+
+    /// <summary>Whether the broker had delivered it before.</summary>
+    public bool Redelivered { get; }
+
+    /// <summary>The exchange it was published to ("" for the default exchange).</summary>
+    public string Exchange { get; }
+
+    /// <summary>Its routing key.</summary>
+    public string RoutingKey { get; }
+
+    /// <summary>Whether it was rejected without requeue (basic.reject, requeue false).</summary>
+    public bool Rejected { get; }
+
+    /// <summary>Which limit it broke (<see cref="ProtocolLimitExceededException.Limit"/>), what the broker sent and
+    /// what was allowed.</summary>
+    public ProtocolLimitExceededException Error { get; }
+}
+
 /// <summary>The broker blocked publishing on the cluster's connection (connection.blocked: a memory or disk alarm).
 /// RabbitMQ stops reading a connection that publishes during an alarm, so whatever the cluster sent after that waits
 /// in the socket; later publishes are held back in the cluster, and fail with <see cref="PublishBlockedException"/>

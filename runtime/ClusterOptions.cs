@@ -63,6 +63,12 @@ public sealed record ClusterOptions
     /// <see cref="Cluster.UpdateSecretAsync"/>).</summary>
     public ICredentialsProvider? CredentialsProvider { get; init; }
 
+    /// <summary>Limits on what the broker may send: the largest message body, and how deep and how large inbound field
+    /// tables may be (see <see cref="ProtocolLimits"/>, which also says what happens to a message that breaks one).
+    /// Default: <see cref="ProtocolLimits.Default"/> (bodies up to 128 MiB, tables nested up to 64 levels with up to
+    /// 4096 entries each).</summary>
+    public ProtocolLimits Limits { get; init; } = ProtocolLimits.Default;
+
     /// <summary>Reconnection, fail-over across the nodes and topology recovery (see <see cref="RecoveryOptions"/>).
     /// Default: on, with <see cref="RecoveryOptions"/>' defaults.</summary>
     public RecoveryOptions Recovery { get; init; } = new();

@@ -765,6 +765,31 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
+    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+    {
+        var refusal = new DeliveryRefused(this, refused.DeliveryTag, refused.Redelivered, refused.Exchange,
+            refused.RoutingKey, refused.Rejected, refused.Error);
+        _cluster.PostEvent(refusal);
+        if (_options.OnDeliveryRefused is { } callback)
+        {
+            // User code stays off the read loop.
+            ThreadPool.QueueUserWorkItem(static state =>
+            {
+                var (self, call, e) = state;
+                try
+                {
+                    call(e);
+                }
+#pragma warning disable CA1031 // User code.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    AmqpConnection.LogCallbackFailed(self._logger, nameof(ConsumerOptions.OnDeliveryRefused), ex);
+                }
+            }, (this, callback, refusal), preferLocal: false);
+        }
+    }
+
     void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
     {
         int batch = _batch;

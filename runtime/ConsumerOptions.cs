@@ -82,6 +82,12 @@ public sealed record ConsumerOptions
     /// notification, e.g. its queue was deleted). <see cref="OnCancel"/> runs too. Default: none.</summary>
     public Action<Consumer>? OnBrokerCancel { get; init; }
 
+    /// <summary>Called (on a thread-pool thread) when a message for this consumer broke a
+    /// <see cref="ClusterOptions.Limits"/> limit and was refused rather than buffered: rejected without requeue (unless
+    /// the consumer is no-ack), logged as a warning and posted as the <see cref="DeliveryRefused"/> event that this
+    /// callback gets too. Exceptions are logged. Default: none.</summary>
+    public Action<DeliveryRefused>? OnDeliveryRefused { get; init; }
+
     /// <summary>Called when <see cref="OnMessage"/>, <see cref="OnMessageAsync"/> or <see cref="OnDelivery"/> throws,
     /// with the message and the exception (which is also logged). For <see cref="OnDelivery"/> the message is a copy
     /// (<see cref="Delivery.ToReceivedMessage"/>), and nothing is reported when the delivery had already been

@@ -187,7 +187,9 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
     }
 
     /// <summary>Largest frame size (bytes, including frame header and end octet) the client asks for;
-    /// 0 (the default) accepts the broker's proposal. Otherwise at least 4096, the spec's frame-min-size.</summary>
+    /// 0 (the default) accepts the broker's proposal, or 131,072 (128 KiB) when the broker proposes no limit either, so
+    /// inbound frames are always bounded. Otherwise at least 4096, the spec's frame-min-size. Frames larger than what was
+    /// negotiated break the connection (a frame error) before they are buffered.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a value from 1 to 4095.</exception>
     public uint FrameMax
     {

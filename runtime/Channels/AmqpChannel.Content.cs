@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
+using Microsoft.Extensions.Logging;
 
 namespace CoolAmqp.Channels;
 
@@ -29,6 +30,7 @@ internal sealed partial class AmqpChannel
     private ArrayPool<byte>? _bufferPool;
     private bool _deliveredInBatch;
     private bool _headerSeen;
+    private bool _skipping;
     private Utf8StringCache _exchangeCache;
     private Utf8StringCache _routingKeyCache;
     private Utf8StringCache _consumerTagCache;
@@ -138,6 +140,27 @@ internal sealed partial class AmqpChannel
                 $"The broker announced a body of {header.BodySize} bytes on channel {Id}, more than one message can hold here.");
         }
 
+        // The limits are checked before anything is rented or copied for the message.
+        ProtocolLimits limits = _connection.Settings.Limits;
+        if (header.BodySize > (ulong)limits.MaxBodySize)
+        {
+            Refuse(ProtocolLimitExceededException.BodyTooLarge(DescribeContent(), header.BodySize, limits.MaxBodySize),
+                (int)header.BodySize);
+            return;
+        }
+
+        if (header.Properties.HasHeaders)
+        {
+            TableLimit exceeded = FieldCodec.CheckLimits(header.Properties.HeadersBytes, limits.MaxFieldTableDepth,
+                limits.MaxFieldTableEntries, out int found);
+            if (exceeded != TableLimit.None)
+            {
+                Refuse(limits.TableLimitException(exceeded, found, DescribeContent() + ": its headers"),
+                    (int)header.BodySize);
+                return;
+            }
+        }
+
         ReadOnlySpan<byte> rawProperties = payload.Slice(ContentHeader.PrefixLength);
         _headerSeen = true;
         _propertiesLength = rawProperties.Length;
@@ -174,6 +197,12 @@ internal sealed partial class AmqpChannel
 
     internal void OnContentBody(in ReadOnlySequence<byte> payload)
     {
+        if (_skipping)
+        {
+            SkipBody(in payload);
+            return;
+        }
+
         if (!_headerSeen || _buffer is null)
         {
             throw new ProtocolViolationException($"Unexpected content body frame on channel {Id}.");
@@ -271,4 +300,128 @@ internal sealed partial class AmqpChannel
             _connection.DeliveredInBatch(this);
         }
     }
+
+    // ---- refused content (over a ProtocolLimits limit) ----
+
+    /// <summary>What the content in progress is, for messages: e.g. <c>basic.deliver 7 on channel 3 (exchange 'x',
+    /// routing key 'k')</c>.</summary>
+    private string DescribeContent()
+    {
+        string exchange;
+        string routingKey;
+        if (_content == ContentKind.Deliver && _records is not null)
+        {
+            exchange = Wire.DecodeString(_names.AsSpan(0, _exchangeLength));
+            routingKey = Wire.DecodeString(_names.AsSpan(_exchangeLength, _routingKeyLength));
+        }
+        else
+        {
+            exchange = Wire.DecodeString(_exchange);
+            routingKey = Wire.DecodeString(_routingKey);
+        }
+
+        string method = _content switch
+        {
+            ContentKind.Deliver => $"basic.deliver {_deliveryTag}",
+            ContentKind.GetOk => $"basic.get-ok {_deliveryTag}",
+            _ => "basic.return",
+        };
+        return $"{method} on channel {Id} (exchange '{exchange}', routing key '{routingKey}')";
+    }
+
+    /// <summary>The content header of the message in progress broke a limit: nothing is buffered for it, its body
+    /// frames are read and dropped (<see cref="SkipBody"/>), a delivery is rejected without requeue (so a dead-letter
+    /// exchange gets it, and the broker does not hand it out again), and whoever waits for it hears why.</summary>
+    private void Refuse(ProtocolLimitExceededException error, int bodyLength)
+    {
+        _headerSeen = true;
+        _skipping = true;
+        _bodyLength = bodyLength;
+        _bodyReceived = 0;
+        bool rejected = false;
+        switch (_content)
+        {
+            case ContentKind.Deliver:
+            case ContentKind.GetOk:
+                if (!_contentNoAck)
+                {
+                    if (_content == ContentKind.Deliver && _records is not null)
+                    {
+                        // A record delivery is tracked when its record goes live; this one never does.
+                        TrackDelivery(_deliveryTag, needsSettling: true);
+                    }
+
+                    rejected = Reject(_deliveryTag, requeue: false);
+                }
+
+                break;
+        }
+
+        string fate = _content switch
+        {
+            ContentKind.Return => " The return was passed on without its properties and body.",
+            _ when rejected => " It was rejected without requeue (a dead-letter exchange of its queue gets it).",
+            _ when _contentNoAck => " It was delivered with no-ack: the broker has already let go of it.",
+            _ => " The channel is closing: the broker requeues it.",
+        };
+        var refused = new ProtocolLimitExceededException(error.Limit, error.Actual, error.Allowed, error.Message + fate);
+        LogContentRefused(_connection.Logger, Id, refused.Message);
+        switch (_content)
+        {
+            case ContentKind.Deliver:
+                string exchange = _records is not null
+                    ? Wire.DecodeString(_names.AsSpan(0, _exchangeLength))
+                    : Wire.DecodeString(_exchange);
+                string routingKey = _records is not null
+                    ? Wire.DecodeString(_names.AsSpan(_exchangeLength, _routingKeyLength))
+                    : Wire.DecodeString(_routingKey);
+                _handler.OnDeliveryRefused(this, new RefusedDelivery(_consumerTag, _deliveryTag, _redelivered, exchange,
+                    routingKey, rejected, refused));
+                break;
+            case ContentKind.GetOk:
+                CompleteRpc(new RpcResponse
+                {
+                    CommandId = BasicGetOk.CommandIdValue,
+                    MessageCount = _messageCount,
+                    Refused = refused,
+                });
+                break;
+            case ContentKind.Return:
+                // The publish it answers still fails with MessageReturnedException (matched by exchange, routing key
+                // and order; the body cannot tell it apart from a twin, which is rare).
+                _handler.OnReturn(this, new ReturnedMessage(_replyCode, _replyText, Wire.DecodeString(_exchange),
+                    Wire.DecodeString(_routingKey), MessageProperties.Empty, ReadOnlyMemory<byte>.Empty));
+                break;
+        }
+
+        if (_bodyLength == 0)
+        {
+            EndSkipping();
+        }
+    }
+
+    private void SkipBody(in ReadOnlySequence<byte> payload)
+    {
+        if (payload.Length > _bodyLength - _bodyReceived)
+        {
+            throw new AmqpFrameFormatException(
+                $"The broker sent more body bytes than the {_bodyLength} announced on channel {Id}.");
+        }
+
+        _bodyReceived += (int)payload.Length;
+        if (_bodyReceived == _bodyLength)
+        {
+            EndSkipping();
+        }
+    }
+
+    private void EndSkipping()
+    {
+        _skipping = false;
+        _headerSeen = false;
+        _content = ContentKind.None;
+    }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Channel {Channel} refused a message: {Reason}")]
+    private static partial void LogContentRefused(ILogger logger, ushort channel, string reason);
 }

@@ -27,6 +27,12 @@ internal interface IChannelHandler
     {
     }
 
+    /// <summary>A basic.deliver broke a <see cref="ProtocolLimits"/> limit and was refused (already logged): its body
+    /// is never buffered, and no <c>OnDelivery</c> follows for it.</summary>
+    void OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+    {
+    }
+
     /// <summary>A basic.return with its content arrived.</summary>
     void OnReturn(AmqpChannel channel, ReturnedMessage returned)
     {

@@ -20,4 +20,7 @@ internal readonly struct RpcResponse
 
     /// <summary>The message of basic.get-ok.</summary>
     public InboundDelivery? Delivery { get; init; }
+
+    /// <summary>Why the message of basic.get-ok was refused (it broke a <see cref="ProtocolLimits"/> limit), or null.</summary>
+    public ProtocolLimitExceededException? Refused { get; init; }
 }

@@ -28,6 +28,8 @@ internal sealed partial class AmqpConnection
                 $"The broker speaks AMQP {start.VersionMajor}-{start.VersionMinor}; CoolAmqp speaks 0-9-1.");
         }
 
+        // Scanned before it is decoded: a hostile table is refused before it becomes objects.
+        _settings.Limits.EnforceTableLimits(start.ServerPropertiesBytes, "connection.start server-properties");
         ServerProperties = start.ServerProperties;
         string offered = Wire.DecodeString(start.Mechanisms);
         _mechanism = SaslMechanism.Choose(_settings.AuthMechanisms, offered);
@@ -58,7 +60,13 @@ internal sealed partial class AmqpConnection
         RequireState(ConnectionState.AwaitingTune, ConnectionTune.Name);
         ushort channelMax = (ushort)Negotiate(_settings.ChannelMax, tune.ChannelMax);
         uint frameMax = Negotiate(_settings.FrameMax, tune.FrameMax);
-        if (frameMax != 0 && frameMax < AmqpLimits.PreTuneFrameMax)
+        if (frameMax == 0)
+        {
+            // Both sides said "no limit": the client sets one, or a broker could send a frame of any size and the
+            // read loop would buffer all of it. (Lowering the broker's proposal in tune-ok is what spec 4.2.3 allows.)
+            frameMax = AmqpLimits.DefaultFrameMax;
+        }
+        else if (frameMax < AmqpLimits.PreTuneFrameMax)
         {
             frameMax = AmqpLimits.PreTuneFrameMax;
         }
@@ -73,11 +81,11 @@ internal sealed partial class AmqpConnection
         _channels.ChannelMax = channelMax;
         FrameMax = frameMax;
         Heartbeat = heartbeat;
-        _inboundFrameMax = frameMax == 0 ? uint.MaxValue : frameMax;
+        _inboundFrameMax = frameMax;
 
         TryTransition(ConnectionState.AwaitingOpenOk);
         _writer.WriteMethod(0, new ConnectionTuneOk(channelMax, frameMax, heartbeat));
-        _writer.FrameMax = frameMax == 0 ? AmqpLimits.DefaultFrameMax : frameMax;
+        _writer.FrameMax = frameMax;
         _writer.WriteMethod(0, new ConnectionOpen(_settings.VirtualHost));
         if (heartbeat > 0)
         {

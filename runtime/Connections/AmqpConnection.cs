@@ -111,7 +111,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     /// <summary>Negotiated channel-max.</summary>
     public ushort ChannelMax => _channels.ChannelMax;
 
-    /// <summary>Negotiated frame-max (0 when both peers asked for no limit).</summary>
+    /// <summary>Negotiated frame-max (never 0: when both peers ask for no limit the client sets 128 KiB).</summary>
     public uint FrameMax { get; private set; }
 
     /// <summary>Negotiated heartbeat interval in seconds (0: none).</summary>
@@ -215,13 +215,24 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         using (cancellationToken.UnsafeRegister(static s =>
         {
             var self = (AmqpConnection)s!;
+            string step = self.HandshakeStep();
             self.Break(new ConnectionDeadException(
-                $"The handshake with {self._settings.Host}:{self._settings.Port} did not finish in time."));
+                $"The handshake with {self._settings.Host}:{self._settings.Port} did not finish in time: {step}.",
+                new TimeoutException($"The AMQP handshake stalled: {step}.")));
         }, this))
         {
             await _opened.Task.ConfigureAwait(false);
         }
     }
+
+    /// <summary>What the handshake was waiting for, for the timeout's message.</summary>
+    private string HandshakeStep() => State switch
+    {
+        ConnectionState.AwaitingStart => "no connection.start from the broker (after the protocol header)",
+        ConnectionState.AwaitingTune => "no connection.tune from the broker (after connection.start-ok)",
+        ConnectionState.AwaitingOpenOk => "no connection.open-ok from the broker (after connection.open)",
+        ConnectionState state => $"the connection was {state}",
+    };
 
     private async Task<Stream> OpenStreamAsync(CancellationToken cancellationToken)
     {
@@ -372,6 +383,13 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         {
             CloseThenBreak(ReplyCode.FrameError, ex.Message,
                 new ConnectionDeadException("The broker sent a malformed frame: " + ex.Message, ex));
+        }
+        catch (ProtocolLimitExceededException ex)
+        {
+            // Only the handshake gets here (deliveries over a limit are refused one by one): the broker's own
+            // connection.start broke a limit.
+            CloseThenBreak(ReplyCode.ResourceError, ex.Message,
+                new ConnectionDeadException("The broker sent more than ClusterOptions.Limits allow: " + ex.Message, ex));
         }
         catch (ProtocolViolationException ex)
         {

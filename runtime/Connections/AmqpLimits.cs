@@ -10,8 +10,8 @@ internal static class AmqpLimits
     /// server-properties tables in connection.start.</summary>
     public const uint PreTuneInboundFrameMax = 1024 * 1024;
 
-    /// <summary>What the client proposes when the node definition asks for no frame-max limit (0), and the size
-    /// body frames are cut to when both peers agree on "no limit".</summary>
+    /// <summary>The frame-max the client answers in tune-ok when the node definition and the broker both ask for no
+    /// limit (0): 128 KiB, RabbitMQ's default, so inbound frames are always bounded.</summary>
     public const uint DefaultFrameMax = 128 * 1024;
 
     /// <summary>The highest channel number AMQP can address.</summary>

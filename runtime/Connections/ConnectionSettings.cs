@@ -40,6 +40,9 @@ internal sealed record ConnectionSettings
 
     public IFrameTracer? FrameTracer { get; init; }
 
+    /// <summary>What the broker may send (body size, field-table depth and entries).</summary>
+    public ProtocolLimits Limits { get; init; } = ProtocolLimits.Default;
+
     /// <summary>How long a channel's request waits for its answer.</summary>
     public TimeSpan RpcTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -25,6 +25,79 @@ internal static class FieldCodec
         }
     }
 
+    /// <summary>Scans an encoded table body against the limits, without allocating and before anything is decoded.
+    /// Returns what was exceeded first; <paramref name="found"/> is the depth reached or the entry count at which the
+    /// scan gave up.</summary>
+    /// <exception cref="AmqpFrameFormatException">The table is malformed (before a limit was exceeded).</exception>
+    internal static TableLimit CheckLimits(ReadOnlySpan<byte> body, int maxDepth, int maxEntries, out int found)
+    {
+        found = 0;
+        return ScanTable(body, 0, maxDepth, maxEntries, ref found);
+    }
+
+    // Recursion is bounded: a nested value is entered only while its depth is within maxDepth (at most MaxDepth).
+    private static TableLimit ScanTable(ReadOnlySpan<byte> body, int depth, int maxDepth, int maxEntries, ref int found)
+    {
+        var reader = new FieldTableReader(body);
+        int entries = 0;
+        while (reader.MoveNext())
+        {
+            if (++entries > maxEntries)
+            {
+                found = entries;
+                return TableLimit.Entries;
+            }
+
+            TableLimit nested = ScanValue(reader.Value, depth, maxDepth, maxEntries, ref found);
+            if (nested != TableLimit.None)
+            {
+                return nested;
+            }
+        }
+
+        return TableLimit.None;
+    }
+
+    private static TableLimit ScanArray(ReadOnlySpan<byte> body, int depth, int maxDepth, int maxEntries, ref int found)
+    {
+        var reader = new FieldArrayReader(body);
+        int elements = 0;
+        while (reader.MoveNext())
+        {
+            if (++elements > maxEntries)
+            {
+                found = elements;
+                return TableLimit.Entries;
+            }
+
+            TableLimit nested = ScanValue(reader.Current, depth, maxDepth, maxEntries, ref found);
+            if (nested != TableLimit.None)
+            {
+                return nested;
+            }
+        }
+
+        return TableLimit.None;
+    }
+
+    private static TableLimit ScanValue(FieldValue value, int depth, int maxDepth, int maxEntries, ref int found)
+    {
+        if (value.Type is not (FieldValueType.Table or FieldValueType.Array))
+        {
+            return TableLimit.None;
+        }
+
+        if (depth + 1 > maxDepth)
+        {
+            found = depth + 1;
+            return TableLimit.Depth;
+        }
+
+        return value.Type == FieldValueType.Table
+            ? ScanTable(value.RawBytes, depth + 1, maxDepth, maxEntries, ref found)
+            : ScanArray(value.RawBytes, depth + 1, maxDepth, maxEntries, ref found);
+    }
+
     private static void CheckEncodeDepth(string key, int depth)
     {
         if (depth > MaxDepth)
@@ -590,4 +663,17 @@ internal static class FieldCodec
 
         builder.Append(value is IFormattable formattable ? formattable.ToString(null, CultureInfo.InvariantCulture) : value.ToString());
     }
+}
+
+/// <summary>Which limit a scan of an inbound field table found exceeded.</summary>
+internal enum TableLimit
+{
+    /// <summary>Within every limit.</summary>
+    None,
+
+    /// <summary>Tables and arrays nest too deeply.</summary>
+    Depth,
+
+    /// <summary>A table or array has too many entries.</summary>
+    Entries,
 }

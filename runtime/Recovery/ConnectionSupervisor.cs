@@ -264,6 +264,7 @@ internal sealed partial class ConnectionSupervisor
         FrameTracer = options.FrameTracer,
         RpcTimeout = options.RpcTimeout,
         BlockedPublishTimeout = options.BlockedPublishTimeout,
+        Limits = options.Limits,
     };
 
     private async Task<Session> ConnectOnceAsync(NodeDefinition node, TimeSpan timeout, CancellationToken cancellationToken)

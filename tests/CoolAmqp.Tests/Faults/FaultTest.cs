@@ -23,6 +23,9 @@ public abstract class FaultTest
     private CancellationTokenSource? _deadline;
     private ILoggerFactory? _loggerFactory;
 
+    /// <summary>The runtime's log lines so far in this test.</summary>
+    protected string[] LogLines => [.. _log];
+
     /// <summary>Cancelled when the test runs too long (NUnit's CancelAfter, or 30 s).</summary>
     protected CancellationToken Deadline => _deadline!.Token;
 

@@ -95,7 +95,6 @@ public class ProtocolViolationTests : FaultTest
         yield return new TestCaseData(Entry("x", (byte)'S', [0, 0, 0x10, 0, 1, 2])).SetArgDisplayNames("string past the end");
         yield return new TestCaseData(Entry("x", (byte)'F', [0x7F, 0xFF, 0xFF, 0xFF])).SetArgDisplayNames("table past the end");
         yield return new TestCaseData(Entry("x", (byte)'A', [0xFF, 0xFF, 0xFF, 0xFF])).SetArgDisplayNames("array length 4 GiB");
-        yield return new TestCaseData(Nested(20_000)).SetArgDisplayNames("20000 nested tables");
         yield return new TestCaseData(new byte[] { 200, (byte)'k' }).SetArgDisplayNames("key past the end");
     }
 
@@ -119,6 +118,26 @@ public class ProtocolViolationTests : FaultTest
         AssertFrameError(await FailureOf(start, 3, "StartAsync"));
         await AssertNoEventAfterFailedStartAsync(cluster);
         await AssertClientSentCloseAsync(connection, ReplyCode.FrameError);
+    }
+
+    [Test]
+    public async Task A_server_properties_table_nested_past_the_depth_limit_fails_StartAsync_with_the_limit_error()
+    {
+        // 20,000 levels fit in one pre-tune frame; the scan stops at level 65, before any recursion of that depth.
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        var (start, connection) = await StartStalledAsync(cluster, server, HandshakeStall.BeforeStart, TimeSpan.FromSeconds(10));
+        byte[] table = Nested(20_000);
+        await connection.SendAsync(Frames.Raw((byte)FrameType.Method, 0,
+            Frames.Concat([0, 10, 0, 10, 0, 9], Long(table.Length), table, Long(5), "PLAIN"u8.ToArray(), Long(5), "en_US"u8.ToArray())));
+
+        Exception error = await FailureOf(start, 3, "StartAsync");
+        AssertConnectionDead(error);
+        Assert.That(error.InnerException, Is.TypeOf<ProtocolLimitExceededException>(), error.ToString());
+        Assert.That(((ProtocolLimitExceededException)error.InnerException!).Actual, Is.EqualTo(65));
+        Assert.That(error.Message, Does.Contain("MaxFieldTableDepth (64)"));
+        await AssertNoEventAfterFailedStartAsync(cluster);
+        await AssertClientSentCloseAsync(connection, ReplyCode.ResourceError);
     }
 
     private static byte[] Long(int value)

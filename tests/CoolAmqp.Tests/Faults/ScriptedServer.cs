@@ -249,7 +249,12 @@ internal sealed class ServerConnection : IAsyncDisposable
         InboundFrame tuneOk = await ExpectDirectAsync(ConnectionTuneOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
         ConnectionTuneOk.Reader tuned = ConnectionTuneOk.Read(tuneOk.Arguments);
         Heartbeat = tuned.Heartbeat;
-        if (tuned.FrameMax != frameMax)
+        if (frameMax == 0 && tuned.FrameMax != 0)
+        {
+            // "No limit" proposed: the client may set one, which both sides then keep to.
+            FrameMax = tuned.FrameMax;
+        }
+        else if (tuned.FrameMax != frameMax)
         {
             throw new InvalidDataException($"The client answered frame-max {tuned.FrameMax} to {frameMax}.");
         }
@@ -424,7 +429,7 @@ internal sealed class ServerConnection : IAsyncDisposable
         byte type = header[0];
         ushort channel = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(1));
         uint size = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(3));
-        if (type is not (1 or 2 or 3 or 8) || size > FrameMax)
+        if (type is not (1 or 2 or 3 or 8) || (FrameMax != 0 && size > FrameMax))
         {
             throw new InvalidDataException($"The client sent a frame of type {type} with a {size}-byte payload.");
         }

@@ -41,6 +41,80 @@ public class StallTests : FaultTest
     }
 
     [Test]
+    public async Task A_handshake_frame_cut_off_halfway_fails_StartAsync_after_its_timeout_naming_the_step(
+        [Values(HandshakeStall.BeforeStart, HandshakeStall.BeforeTune, HandshakeStall.BeforeOpenOk)] HandshakeStall stall)
+    {
+        TimeSpan timeout = TimeSpan.FromSeconds(1);
+        await using var server = new ScriptedServer();
+        await using var cluster = new Cluster(server.Node(), Options());
+        var clock = Stopwatch.StartNew();
+        var (start, connection) = await StartStalledAsync(cluster, server, stall, timeout);
+        var (frame, step) = stall switch
+        {
+            HandshakeStall.BeforeStart => (ServerConnection.ConnectionStartFrame(), "connection.start"),
+            HandshakeStall.BeforeTune => (Frames.Method(0, new ConnectionTune(2047, 131072, 0)), "connection.tune"),
+            _ => (Frames.Method(0, new ConnectionOpenOk()), "connection.open-ok"),
+        };
+
+        // The first half of the frame the client waits for, then nothing: the read loop holds a partial frame.
+        await connection.SendAsync(frame.AsMemory(0, frame.Length / 2));
+
+        Exception error = await FailureOf(start, 5, "StartAsync");
+        TimeSpan took = clock.Elapsed;
+        AssertConnectionDead(error);
+        Assert.That(error.InnerException, Is.TypeOf<TimeoutException>(), error.ToString());
+        Assert.That(error.Message, Does.Contain("did not finish in time").And.Contain("no " + step));
+        Assert.That(took, Is.GreaterThan(timeout * 0.9).And.LessThan(timeout + TimeSpan.FromSeconds(1.5)),
+            "StartAsync should give up after about its timeout");
+        await AssertNoEventAfterFailedStartAsync(cluster);
+        await Within(connection.ClientGone, 5, "the client closing its socket");
+    }
+
+    [Test]
+    public async Task A_TLS_handshake_that_stops_halfway_fails_with_HandshakeTimeout_within_the_connection_timeout()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        await using var cluster = new Cluster(new NodeDefinition($"amqps://guest:guest@127.0.0.1:{port}/?connection_timeout=1000"),
+            Options());
+        var clock = Stopwatch.StartNew();
+        Task start = cluster.StartAsync();
+        using Socket peer = await listener.AcceptSocketAsync(Deadline);
+
+        // Take the ClientHello (one handshake record), answer with the start of a ServerHello record, then nothing.
+        byte[] record = new byte[5];
+        await ReadExactlyAsync(peer, record);
+        Assert.That(record[0], Is.EqualTo(0x16), "a TLS handshake record");
+        await ReadExactlyAsync(peer, new byte[(record[3] << 8) | record[4]]);
+        await peer.SendAsync(new byte[] { 0x16, 0x03, 0x03, 0x00, 0x5A, 0x02, 0x00, 0x00, 0x56, 0x03, 0x03 }, SocketFlags.None, Deadline);
+
+        Exception error = await FailureOf(start, 5, "StartAsync");
+        TimeSpan took = clock.Elapsed;
+        AssertNoProgrammingErrors(error);
+        Assert.That(error, Is.TypeOf<TlsHandshakeException>(), error.ToString());
+        Assert.That(((TlsHandshakeException)error).Reason, Is.EqualTo(TlsFailureReason.HandshakeTimeout));
+        Assert.That(took, Is.GreaterThan(TimeSpan.FromSeconds(0.9)).And.LessThan(TimeSpan.FromSeconds(3)),
+            "the connection timeout (1 s), and not much more");
+        await AssertNoEventAfterFailedStartAsync(cluster);
+    }
+
+    private async Task ReadExactlyAsync(Socket socket, byte[] into)
+    {
+        int read = 0;
+        while (read < into.Length)
+        {
+            int n = await socket.ReceiveAsync(into.AsMemory(read), SocketFlags.None, Deadline);
+            if (n == 0)
+            {
+                throw new AssertionException("The client closed the socket during the TLS handshake.");
+            }
+
+            read += n;
+        }
+    }
+
+    [Test]
     public async Task Cancelling_StartAsync_during_a_stalled_handshake_throws_OperationCanceledException()
     {
         await using var server = new ScriptedServer();

@@ -37,6 +37,61 @@ public class ConsumeTests : SharedClusterFixture
     }
 
     [Test]
+    public async Task A_delivery_over_MaxBodySize_is_refused_and_dead_lettered_and_the_consumer_goes_on()
+    {
+        Queue dead = NewQueue("refused-dlq");
+        Queue queue = new(Broker.Unique("refused"), autoDelete: true,
+            arguments: new FieldTable { ["x-dead-letter-exchange"] = "", ["x-dead-letter-routing-key"] = dead.Name });
+        await SharedCluster.DeclareAsync(dead);
+        await using Cluster limited = await Broker.StartAsync(new ClusterOptions
+        {
+            Name = TestContext.CurrentContext.Test.Name,
+            Limits = new ProtocolLimits { MaxBodySize = 1000 },
+        });
+        var (consumer, ready) = limited.Consume(queue, new ConsumerOptions { NoAck = false });
+        await Within(ready);
+        byte[] big = new byte[200_000];
+        Random.Shared.NextBytes(big);
+        await SharedCluster.PublishAsync(new Message(big), routingKey: queue.Name, confirm: true);
+        await SharedCluster.PublishAsync(new Message("small"), routingKey: queue.Name, confirm: true);
+
+        ClusterEvent first = await Within(limited.DrainAsync(TimeSpan.FromSeconds(10)).AsTask());
+        Assert.That(first, Is.TypeOf<DeliveryRefused>());
+        var refused = (DeliveryRefused)first;
+        Assert.That(refused.Rejected, Is.True);
+        Assert.That(refused.Error.Actual, Is.EqualTo(big.Length));
+        ClusterEvent second = await Within(limited.DrainAsync(TimeSpan.FromSeconds(10)).AsTask());
+        Assert.That(second, Is.TypeOf<MessageReceived>(), "the consumer and its channel go on");
+        using (ReceivedMessage small = ((MessageReceived)second).Message)
+        {
+            Assert.That(Encoding.UTF8.GetString(small.Body.Span), Is.EqualTo("small"));
+            small.Ack();
+        }
+
+        // Rejected without requeue: the broker dead-lettered it, whole.
+        ReceivedMessage? letter = null;
+        for (int i = 0; i < 50 && letter is null; i++)
+        {
+            letter = await SharedCluster.GetAsync(dead);
+            if (letter is null)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.That(letter, Is.Not.Null, "the refused message reached the dead-letter queue");
+        using (letter)
+        {
+            Assert.That(letter!.Body.ToArray(), Is.EqualTo(big));
+            Assert.That(letter.Properties.Headers?.ContainsKey("x-death"), Is.True);
+        }
+
+        Assert.That(limited.IsConnected, Is.True);
+        Assert.That(consumer.State, Is.EqualTo(ConsumerState.Online));
+        await SharedCluster.DeleteQueueAsync(dead);
+    }
+
+    [Test]
     public async Task Ack_removes_nack_requeues_and_reject_without_requeue_drops()
     {
         Queue queue = NewQueue("settle");
