@@ -163,7 +163,7 @@ internal static class Emitter
 
         WriteSummary(writer, $"<c>{fullName}</c> ({amqpClass.Index}, {method.Index}): {method.Doc ?? "an AMQP method."}", escape: false, prefix: true);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine($"public readonly partial struct {typeName} : IAmqpMethod");
+        writer.WriteLine($"internal readonly partial struct {typeName} : IAmqpMethod");
         writer.OpenBlock();
 
         WriteSummary(writer, $"The class index of <c>{amqpClass.Name}</c>.", escape: false);
@@ -475,7 +475,7 @@ internal static class Emitter
         SourceWriter writer = StartFile("System", "System.CodeDom.Compiler");
         WriteSummary(writer, $"The content properties of class <c>{amqpClass.Name}</c> (spec 4.2.6.1): a property is sent exactly when it is not null, so a zero or empty value can be sent too.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine($"public readonly partial struct {typeName}");
+        writer.WriteLine($"internal readonly partial struct {typeName}");
         writer.OpenBlock();
         WriteSummary(writer, $"The class index of <c>{amqpClass.Name}</c>, which a content header carries.", escape: false);
         writer.WriteLine($"public const ushort ClassIndex = {amqpClass.Index};");
@@ -698,7 +698,7 @@ internal static class Emitter
         SourceWriter writer = StartFile("System", "System.Buffers.Binary", "System.CodeDom.Compiler", "System.Globalization");
         WriteSummary(writer, "Receives every method a server may send to a client (each method whose spec has <c>&lt;chassis name=\"client\"&gt;</c>). Readers are views into the frame: copy what must outlive the call.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public interface IClientMethodHandler");
+        writer.WriteLine("internal interface IClientMethodHandler");
         writer.OpenBlock();
         bool first = true;
         foreach ((ClassModel amqpClass, MethodModel method) in received)
@@ -720,7 +720,7 @@ internal static class Emitter
         writer.WriteLine();
         WriteSummary(writer, "Routes a method frame received by a client to the matching <see cref=\"IClientMethodHandler\"/> method.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class MethodDispatcher");
+        writer.WriteLine("internal static class MethodDispatcher");
         writer.OpenBlock();
         WriteSummary(writer, "Parses the class and method ids and the arguments of <paramref name=\"payload\"/> and calls the handler.", escape: false);
         writer.WriteLine("/// <typeparam name=\"THandler\">The handler type; a struct handler is called without boxing.</typeparam>");
@@ -805,7 +805,7 @@ internal static class Emitter
         SourceWriter writer = StartFile("System.CodeDom.Compiler");
         WriteSummary(writer, "The spec names of AMQP methods, for logs and traces.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class MethodNames");
+        writer.WriteLine("internal static class MethodNames");
         writer.OpenBlock();
         WriteSummary(writer, "The name of a method, such as <c>basic.publish</c>, from its command id (<c>class &lt;&lt; 16 | method</c>); null when unknown.", escape: false);
         writer.WriteLine("/// <param name=\"commandId\">The command id.</param>");
@@ -850,7 +850,7 @@ internal static class Emitter
         writer.WriteLine();
         WriteSummary(writer, "Classifies reply codes: a hard error closes the connection, a soft error only the channel.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class ReplyCodes");
+        writer.WriteLine("internal static class ReplyCodes");
         writer.OpenBlock();
         EmitErrorClassCheck(writer, replyCodes, "hard-error", "IsHardError", "the connection");
         writer.WriteLine();
@@ -872,7 +872,7 @@ internal static class Emitter
         writer.WriteLine();
         WriteSummary(writer, "Numeric constants of the AMQP spec, and the protocol version it describes.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class AmqpConstants");
+        writer.WriteLine("internal static class AmqpConstants");
         writer.OpenBlock();
         WriteSummary(writer, "The protocol major version.", escape: false);
         writer.WriteLine($"public const int ProtocolMajor = {model.Major.ToString(CultureInfo.InvariantCulture)};");
@@ -896,7 +896,7 @@ internal static class Emitter
         writer.WriteLine();
         WriteSummary(writer, "The AMQP class indexes.", escape: false);
         writer.WriteLine(GeneratedCodeAttribute);
-        writer.WriteLine("public static class AmqpClassIds");
+        writer.WriteLine("internal static class AmqpClassIds");
         writer.OpenBlock();
         bool firstClass = true;
         foreach (ClassModel amqpClass in model.Classes)

@@ -6,7 +6,7 @@ namespace CoolAmqp.Framing;
 /// Implemented by every generated method struct (<c>BasicPublish</c>, <c>QueueDeclare</c>, ...).
 /// Call sites are generic (<c>where T : struct, IAmqpMethod</c>) so writing a method never boxes it.
 /// </summary>
-public interface IAmqpMethod
+internal interface IAmqpMethod
 {
     /// <summary>The AMQP class index, e.g. 60 for basic.</summary>
     ushort ClassId { get; }
