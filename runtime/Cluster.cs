@@ -155,8 +155,11 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     /// <summary>Closes the connection gracefully (CoolAMQP's <c>shutdown</c>) and stops any reconnection. Consumers
     /// stop; unconfirmed publishes fail with <see cref="ConnectionDeadException"/>; the event stream completes.</summary>
     /// <param name="wait">Wait until the connection is closed (default).</param>
+    /// <param name="cancellationToken">Stops waiting (the task then ends with <see cref="OperationCanceledException"/>);
+    /// the shutdown itself goes on, bounded by <see cref="ClusterOptions.ShutdownTimeout"/>. Consumers' callbacks got
+    /// their stopping token at the start of the shutdown.</param>
     /// <exception cref="InvalidOperationException"><see cref="StartAsync"/> was not called.</exception>
-    public Task ShutdownAsync(bool wait = true)
+    public Task ShutdownAsync(bool wait = true, CancellationToken cancellationToken = default)
     {
         if (_supervisor.State == ConnectionSupervisor.SupervisorState.Created)
         {
@@ -164,7 +167,12 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         }
 
         Task shutdown = _supervisor.ShutdownAsync(ShutDownConsumersAsync);
-        return wait ? shutdown : Task.CompletedTask;
+        if (!wait)
+        {
+            return Task.CompletedTask;
+        }
+
+        return cancellationToken.CanBeCanceled ? shutdown.WaitAsync(cancellationToken) : shutdown;
     }
 
     private async Task ShutDownConsumersAsync()
@@ -543,6 +551,18 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
     /// <see cref="Consume(Queue, ConsumerOptions)"/>.</summary>
     public (Consumer Consumer, Task Ready) Consume(Queue queue, Func<ReceivedMessage, ValueTask> onMessage,
         bool noAck = true, ushort? prefetchCount = null, bool cancelOnFailure = false,
+        bool failOnFirstTimeResourceLocked = false, BodyReceiveMode bodyReceiveMode = BodyReceiveMode.Copied)
+    {
+        ArgumentNullException.ThrowIfNull(onMessage);
+        return Consume(queue, (message, _) => onMessage(message), noAck, prefetchCount, cancelOnFailure,
+            failOnFirstTimeResourceLocked, bodyReceiveMode);
+    }
+
+    /// <summary>Starts consuming <paramref name="queue"/> with an asynchronous callback that gets a token firing when
+    /// the consumer stops (see <see cref="ConsumerOptions.OnMessageAsync"/>); see
+    /// <see cref="Consume(Queue, ConsumerOptions)"/>.</summary>
+    public (Consumer Consumer, Task Ready) Consume(Queue queue, Func<ReceivedMessage, CancellationToken, ValueTask> onMessage,
+        bool noAck = true, ushort? prefetchCount = null, bool cancelOnFailure = false,
         bool failOnFirstTimeResourceLocked = false, BodyReceiveMode bodyReceiveMode = BodyReceiveMode.Copied) =>
         Consume(queue, new ConsumerOptions
         {
@@ -553,6 +573,45 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
             FailOnFirstTimeResourceLocked = failOnFirstTimeResourceLocked,
             BodyReceiveMode = bodyReceiveMode,
         });
+
+    /// <summary>
+    /// Consumes <paramref name="queue"/> for as long as the enumeration lasts: <c>await foreach (var m in
+    /// cluster.SubscribeAsync(queue)) { ...; m.Ack(); }</c>. The consumer starts with the enumeration and is cancelled
+    /// when it ends (the loop finishes, <c>break</c>s, throws, or <paramref name="cancellationToken"/> fires). Messages
+    /// must be settled (<see cref="ReceivedMessage.Ack"/>, <c>Nack</c>, <c>Reject</c>): the broker sends at most
+    /// <paramref name="prefetchCount"/> unsettled ones, so the subscription holds at most that many in memory; those
+    /// not settled when it ends are requeued by the broker. It rides through reconnections like any consumer.
+    /// </summary>
+    /// <param name="queue">The queue (declared first, as <see cref="ConsumerOptions.DeclareQueue"/> does).</param>
+    /// <param name="prefetchCount">How many unsettled messages the broker may send (1 to 65535). Default 100.</param>
+    /// <param name="cancellationToken">Ends the enumeration (with <see cref="OperationCanceledException"/>).</param>
+    /// <returns>The messages, in order.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="prefetchCount"/> is 0 (no bound).</exception>
+    /// <exception cref="AmqpException">The broker refused the consumer (at the first <c>MoveNextAsync</c>).</exception>
+    public async IAsyncEnumerable<ReceivedMessage> SubscribeAsync(Queue queue, ushort prefetchCount = 100,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentOutOfRangeException.ThrowIfZero(prefetchCount);
+        var (consumer, ready) = Consume(queue, new ConsumerOptions
+        {
+            NoAck = false,
+            PrefetchCount = prefetchCount,
+            ReadFromConsumer = true,
+        });
+        try
+        {
+            await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await foreach (ReceivedMessage message in consumer.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return message;
+            }
+        }
+        finally
+        {
+            await consumer.CancelAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The consumers the cluster keeps (a copy).</summary>
     internal Consumer[] Consumers

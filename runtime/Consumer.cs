@@ -21,10 +21,13 @@ namespace CoolAmqp;
 /// With <see cref="ConsumerOptions.NoAck"/> unset, bound the queue with <see cref="ConsumerOptions.PrefetchCount"/>.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
-    Justification = "The QoS SemaphoreSlim never creates its wait handle (only WaitAsync is used), so there is nothing to dispose.")]
+    Justification = "The QoS SemaphoreSlim never creates its wait handle (only WaitAsync is used), and the stopping token source has no timer: nothing to dispose.")]
 public sealed partial class Consumer : IChannelHandler
 {
     private readonly object _sync = new();
+
+    // Fires when the consumer ends, for any reason: the token OnMessageAsync callbacks get.
+    private readonly CancellationTokenSource _stopping = new();
     private readonly Cluster _cluster;
     private readonly ConsumerOptions _options;
     private readonly ILogger _logger;
@@ -355,6 +358,7 @@ public sealed partial class Consumer : IChannelHandler
     private async Task CancelOnceAsync(CancelCause cause, Exception? error)
     {
         await Task.Yield();
+        _stopping.Cancel();
         AmqpChannel? channel;
         lock (_sync)
         {
@@ -593,7 +597,7 @@ public sealed partial class Consumer : IChannelHandler
         ReceivedMessage message = item.Message!;
         try
         {
-            ValueTask pending = _options.OnMessageAsync!(message);
+            ValueTask pending = _options.OnMessageAsync!(message, _stopping.Token);
             if (!pending.IsCompletedSuccessfully)
             {
                 return AwaitCallbackAsync(pending, message);
@@ -682,7 +686,8 @@ public sealed partial class Consumer : IChannelHandler
     {
         ChannelReader<ReceivedMessage> reader = _buffer!.Reader;
         Action<ReceivedMessage>? onMessage = _options.OnMessage;
-        Func<ReceivedMessage, ValueTask>? onMessageAsync = _options.OnMessageAsync;
+        Func<ReceivedMessage, CancellationToken, ValueTask>? onMessageAsync = _options.OnMessageAsync;
+        CancellationToken stopping = _stopping.Token;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (reader.TryRead(out ReceivedMessage? message))
@@ -691,7 +696,7 @@ public sealed partial class Consumer : IChannelHandler
                 {
                     if (onMessageAsync is not null)
                     {
-                        await onMessageAsync(message).ConfigureAwait(false);
+                        await onMessageAsync(message, stopping).ConfigureAwait(false);
                     }
                     else
                     {

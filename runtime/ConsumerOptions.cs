@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Framing;
 
@@ -20,8 +21,10 @@ public sealed record ConsumerOptions
     /// they never stop the consumer or the connection. Default: none.</summary>
     public Action<ReceivedMessage>? OnMessage { get; init; }
 
-    /// <summary>Called and awaited for each message (instead of <see cref="OnMessage"/>). Default: none.</summary>
-    public Func<ReceivedMessage, ValueTask>? OnMessageAsync { get; init; }
+    /// <summary>Called and awaited for each message (instead of <see cref="OnMessage"/>), with a token that fires when
+    /// the consumer stops: cancelled by <see cref="Consumer.CancelAsync"/>, by the broker, or by the cluster's shutdown
+    /// (pass it to what the callback awaits, so a shutdown does not wait for slow work). Default: none.</summary>
+    public Func<ReceivedMessage, CancellationToken, ValueTask>? OnMessageAsync { get; init; }
 
     /// <summary>Called for each message as a <see cref="Delivery"/> (instead of <see cref="OnMessage"/> or
     /// <see cref="OnMessageAsync"/>): the allocation-free way to consume. The delivery and its body live in

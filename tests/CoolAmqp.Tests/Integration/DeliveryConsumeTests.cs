@@ -278,7 +278,7 @@ public class DeliveryConsumeTests : SharedClusterFixture
     public void Only_one_callback_kind_may_be_set()
     {
         var both = new ConsumerOptions { OnMessage = _ => { }, OnDelivery = _ => { } };
-        var asyncToo = new ConsumerOptions { OnMessageAsync = _ => ValueTask.CompletedTask, OnDelivery = _ => { } };
+        var asyncToo = new ConsumerOptions { OnMessageAsync = (_, _) => ValueTask.CompletedTask, OnDelivery = _ => { } };
         var concurrent = new ConsumerOptions { OnDelivery = _ => { }, MaxConcurrency = 2 };
 
         var e = Assert.Throws<ArgumentException>(() => SharedCluster.Consume(NewQueue("both"), both));
