@@ -8,6 +8,9 @@ namespace CoolAmqp.Bench;
 internal sealed class BenchOptions
 {
     public const string DefaultBroker = "amqp://guest:guest@127.0.0.1:5672/";
+
+    /// <summary>The TLS listener of tools/broker.sh tls, when --tls names no URI and COOLAMQP_TLS_BROKER is unset.</summary>
+    public const string DefaultTlsBroker = "amqps://guest:guest@localhost:5671/";
     public const string ClientCoolAmqp = "coolamqp";
     public const string ClientRabbitMq = "rabbitmq";
     public const string ClientRabbitMqFast = "rabbitmq-fast";
@@ -18,7 +21,7 @@ internal sealed class BenchOptions
 
     public const string Usage = """
         CoolAmqp.Bench - CoolAmqp against RabbitMQ.Client 7.2.2 and librabbitmq-c, end to end, against one broker.
-        The broker is COOLAMQP_BROKER (default amqp://guest:guest@127.0.0.1:5672/).
+        The broker is COOLAMQP_BROKER (default amqp://guest:guest@127.0.0.1:5672/); with --tls, COOLAMQP_TLS_BROKER.
 
           --quick               smoke run: small counts, 1 repetition (seconds)
           --reps N              measured runs per client and case, alternated A B A B (default 3; --quick 1)
@@ -34,6 +37,11 @@ internal sealed class BenchOptions
           --max-unconfirmed N   publish-confirm window (default 1000)
           --prefetch N          consumer prefetch (default 1000)
           --timeout SECONDS     a run that takes longer fails (default 180)
+          --tls [URI]           every connection over TLS to URI (amqps://; default COOLAMQP_TLS_BROKER, else
+                                amqps://guest:guest@localhost:5671/, the node of tools/broker.sh tls); both .NET
+                                clients verify the server against the CA file only; the C client is not run over TLS
+          --tls-ca FILE         the CA's PEM file (default: the URI's cacertfile, else $COOLAMQP_TLS_CERTS/ca.pem,
+                                else the certs of tools/broker.sh tls)
           --out DIR             results directory (default <repo>/bench/results)
           --no-save             print only, write no files
           --update-readme       also write the table into bench/README.md ("## End-to-end runner")
@@ -42,6 +50,12 @@ internal sealed class BenchOptions
         """;
 
     public Uri Broker { get; private set; } = new(DefaultBroker);
+
+    /// <summary>Whether every connection goes over TLS (--tls); <see cref="Broker"/> is then the amqps:// URI.</summary>
+    public bool Tls { get; private set; }
+
+    /// <summary>--tls-ca, or null for the URI's cacertfile or the default (<see cref="BenchTls.DefaultCaFile"/>).</summary>
+    public string? TlsCaFile { get; private set; }
     public bool Quick { get; private set; }
     public int Repetitions { get; private set; } = 3;
 
@@ -62,8 +76,10 @@ internal sealed class BenchOptions
     public bool RequireAll { get; private set; }
     public bool Help { get; private set; }
 
-    public static BenchOptions Parse(IReadOnlyList<string> args, string? brokerVariable)
+    public static BenchOptions Parse(IReadOnlyList<string> args, string? brokerVariable, Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
+        string? tlsBroker = null;
         var options = new BenchOptions();
         if (!string.IsNullOrWhiteSpace(brokerVariable))
         {
@@ -126,6 +142,13 @@ internal sealed class BenchOptions
                     options.Prefetch = prefetch <= ushort.MaxValue ? (ushort)prefetch : throw new ArgumentException("--prefetch is at most 65535.");
                     break;
                 case "--timeout": options.Timeout = TimeSpan.FromSeconds(PositiveInt(arg, Value())); break;
+                case "--tls":
+                    options.Tls = true;
+                    // A URI is optional: --tls=URI, or --tls followed by an amqps:// argument.
+                    if (inline is not null) tlsBroker = inline;
+                    else if (i + 1 < args.Count && args[i + 1].StartsWith("amqps://", StringComparison.OrdinalIgnoreCase)) tlsBroker = args[++i];
+                    break;
+                case "--tls-ca": options.TlsCaFile = Value(); break;
                 case "--out": options.OutputDirectory = Value(); break;
                 case "--no-save": options.Save = false; break;
                 case "--update-readme": options.UpdateReadme = true; break;
@@ -133,6 +156,19 @@ internal sealed class BenchOptions
                 case "--help" or "-h": options.Help = true; break;
                 default: throw new ArgumentException($"Unknown argument '{args[i]}'. Try --help.");
             }
+        }
+        if (options.Tls)
+        {
+            tlsBroker ??= environment("COOLAMQP_TLS_BROKER");
+            if (string.IsNullOrWhiteSpace(tlsBroker)) tlsBroker = DefaultTlsBroker;
+            options.Broker = Uri.TryCreate(tlsBroker, UriKind.Absolute, out var uri)
+                && string.Equals(uri.Scheme, "amqps", StringComparison.OrdinalIgnoreCase)
+                ? uri
+                : throw new ArgumentException($"--tls needs an absolute amqps:// URI, got '{tlsBroker}'.");
+        }
+        else if (options.TlsCaFile is not null)
+        {
+            throw new ArgumentException("--tls-ca goes with --tls.");
         }
         options.Repetitions = reps ?? (options.Quick ? 1 : 3);
         options.Warmups = warmups ?? (options.Quick ? 1 : 2);

@@ -12,7 +12,7 @@ namespace CoolAmqp.Bench;
 /// The runner's own connection (RabbitMQ.Client, used only outside the measured intervals): message counts by
 /// passive declare, pre-filling, sampling a body, deleting queues. It remembers every queue it saw so that a run that dies still leaves nothing behind.
 /// </summary>
-internal sealed class BrokerAdmin : IAsyncDisposable
+internal sealed class BrokerAdmin(BenchTls? tls = null) : IAsyncDisposable
 {
     private readonly HashSet<string> _queues = new(StringComparer.Ordinal);
     private IConnection? _connection;
@@ -22,7 +22,7 @@ internal sealed class BrokerAdmin : IAsyncDisposable
 
     public async Task ConnectAsync(Uri broker, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory { Uri = broker, ClientProvidedName = "coolamqp-bench admin" };
+        var factory = BenchTls.RabbitMqFactory(broker, tls, "coolamqp-bench admin");
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
         if (_connection.ServerProperties is { } properties)

@@ -24,7 +24,7 @@ internal sealed class CountWatcher : IAsyncDisposable
     private CountWatcher(Process process) => _process = process;
 
     /// <summary>Starts the child and waits until it is connected, so no run pays for its start-up.</summary>
-    public static async Task<CountWatcher> StartAsync(Uri broker, CancellationToken cancellationToken)
+    public static async Task<CountWatcher> StartAsync(Uri broker, BenchTls? tls, CancellationToken cancellationToken)
     {
         // Under `dotnet CoolAmqp.Bench.dll` the process is dotnet and the program is the entry assembly.
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
@@ -40,6 +40,9 @@ internal sealed class CountWatcher : IAsyncDisposable
         }
         info.ArgumentList.Add(Argument);
         info.Environment["COOLAMQP_BROKER"] = broker.OriginalString;
+        // Over TLS the child verifies the server against the same CA; without, it must not inherit one.
+        if (tls is null) info.Environment.Remove(BenchTls.CaVariable);
+        else info.Environment[BenchTls.CaVariable] = tls.CaFile;
         var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start the count watcher.");
         var watcher = new CountWatcher(process);
         try
@@ -105,9 +108,9 @@ internal sealed class CountWatcher : IAsyncDisposable
     /// <c>error ID MESSAGE</c>. The pause between polls is 1/500 of the time since SINCE, at least 1 ms: the end
     /// is found to within about 0.2 % without keeping a core busy.
     /// </summary>
-    public static async Task<int> RunChildAsync(Uri broker)
+    public static async Task<int> RunChildAsync(Uri broker, BenchTls? tls)
     {
-        await using var admin = new BrokerAdmin();
+        await using var admin = new BrokerAdmin(tls);
         try
         {
             await admin.ConnectAsync(broker, CancellationToken.None);

@@ -12,7 +12,10 @@ using CoolAmqp.Bench.Drivers;
 // alternated, checked, reported.
 if (args.Length == 1 && args[0] == CountWatcher.Argument)
 {
-    return await CountWatcher.RunChildAsync(new Uri(Environment.GetEnvironmentVariable("COOLAMQP_BROKER") ?? BenchOptions.DefaultBroker));
+    var watched = new Uri(Environment.GetEnvironmentVariable("COOLAMQP_BROKER") ?? BenchOptions.DefaultBroker);
+    var watchedCa = Environment.GetEnvironmentVariable(BenchTls.CaVariable);
+    return await CountWatcher.RunChildAsync(watched,
+        watchedCa is null ? null : BenchTls.Create(watched, watchedCa, Environment.GetEnvironmentVariable));
 }
 
 BenchOptions options;
@@ -31,6 +34,19 @@ if (options.Help)
     Console.WriteLine(BenchOptions.Usage);
     return 0;
 }
+BenchTls? tls = null;
+if (options.Tls)
+{
+    try
+    {
+        tls = BenchTls.Create(options.Broker, options.TlsCaFile, Environment.GetEnvironmentVariable);
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+}
 
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -44,10 +60,15 @@ var brokerShown = Regex.Replace(options.Broker.ToString(), ":[^:@/]*@", ":***@")
 var machine = MachineInfo.Detect();
 Console.WriteLine($"CoolAmqp.Bench: {plan.Count} cases x {options.Repetitions} runs per client against {brokerShown}");
 Console.WriteLine($"machine: {machine.CpuModel}, {machine.Cores} cores; {machine.Runtime}");
+if (tls is not null) Console.WriteLine($"TLS: {tls.Describe()}");
 
 // The C driver is built before any connection (the runner gives a connection 30 s; apt-get may need longer).
 string? cBinary = null, cUnavailable = null;
-if (options.Clients.Contains(BenchOptions.ClientC))
+if (options.Clients.Contains(BenchOptions.ClientC) && tls is not null)
+{
+    cUnavailable = "not run over TLS (the C driver opens plain TCP sockets only)";
+}
+else if (options.Clients.Contains(BenchOptions.ClientC))
 {
     try
     {
@@ -64,15 +85,15 @@ foreach (var client in options.Clients)
 {
     slots.Add(new ClientSlot(client, client switch
     {
-        BenchOptions.ClientCoolAmqp => () => new CoolAmqpDriver(),
-        BenchOptions.ClientRabbitMq => () => new RabbitMqClientDriver(untrackedConfirms: false),
-        BenchOptions.ClientRabbitMqFast => () => new RabbitMqClientDriver(untrackedConfirms: true),
+        BenchOptions.ClientCoolAmqp => () => new CoolAmqpDriver(tls),
+        BenchOptions.ClientRabbitMq => () => new RabbitMqClientDriver(untrackedConfirms: false, tls),
+        BenchOptions.ClientRabbitMqFast => () => new RabbitMqClientDriver(untrackedConfirms: true, tls),
         BenchOptions.ClientC => () => new LibRabbitMqCDriver(cBinary, cUnavailable),
         _ => throw new InvalidOperationException($"No driver for client '{client}'."),
     }));
 }
 
-await using var admin = new BrokerAdmin();
+await using var admin = new BrokerAdmin(tls);
 Runner runner;
 CountWatcher? watcher = null;
 try
@@ -81,7 +102,7 @@ try
     connect.CancelAfter(TimeSpan.FromSeconds(30));
     await admin.ConnectAsync(options.Broker, connect.Token);
     Console.WriteLine($"broker: {admin.BrokerVersion}");
-    watcher = await CountWatcher.StartAsync(options.Broker, connect.Token);
+    watcher = await CountWatcher.StartAsync(options.Broker, tls, connect.Token);
     runner = new Runner(options, admin, watcher, slots);
     await runner.ConnectAllAsync(stop.Token);
     await runner.RunAsync(plan, stop.Token);
@@ -119,7 +140,7 @@ foreach (var slot in slots)
 }
 var date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 var report = new BenchReport(date, commit, dirty, machine, brokerShown, admin.BrokerVersion, options.Quick, options.Repetitions, options.Warmups,
-    options.MaxUnconfirmed, options.Prefetch, clientSummaries, BenchReport.Summarise(plan, clientNames, runner.Records), runner.Records);
+    options.MaxUnconfirmed, options.Prefetch, tls?.Describe(), clientSummaries, BenchReport.Summarise(plan, clientNames, runner.Records), runner.Records);
 var markdown = report.ToMarkdown();
 Console.WriteLine();
 Console.WriteLine(markdown);
@@ -128,7 +149,7 @@ if (options.Save)
 {
     var outDir = options.OutputDirectory ?? (repoRoot is null ? "results" : Path.Combine(repoRoot, "bench", "results"));
     Directory.CreateDirectory(outDir);
-    var stem = Path.Combine(outDir, $"{date}-{commit}{(options.Quick ? "-quick" : "")}");
+    var stem = Path.Combine(outDir, $"{date}-{commit}{(tls is null ? "" : "-tls")}{(options.Quick ? "-quick" : "")}");
     await File.WriteAllTextAsync(stem + ".json", report.ToJson());
     await File.WriteAllTextAsync(stem + ".md", markdown);
     Console.WriteLine($"wrote {stem}.json and {stem}.md");

@@ -35,6 +35,7 @@ internal sealed record BenchReport(
     int Warmups,
     int MaxUnconfirmed,
     int Prefetch,
+    string? Tls,
     IReadOnlyList<ClientSummary> Clients,
     IReadOnlyList<CaseSummary> Cases,
     IReadOnlyList<RunRecord> Runs)
@@ -109,9 +110,10 @@ internal sealed record BenchReport(
         // Allocation columns only for clients whose allocations are counted (not the C driver's).
         var withAllocations = names.Where(n => Cases.Any(c => c.Clients.Any(r => r.Client == n && r.Median?.AllocatedBytesPerMessage is not null))).ToList();
 
-        md.Append(inv, $"### Results {Date}, commit {Commit}{(Dirty ? " (uncommitted changes)" : "")}{(Quick ? ", --quick smoke run" : "")}\n\n");
+        md.Append(inv, $"### Results {Date}, commit {Commit}{(Dirty ? " (uncommitted changes)" : "")}{(Tls is null ? "" : ", over TLS")}{(Quick ? ", --quick smoke run" : "")}\n\n");
         md.Append(inv, $"Machine: {Machine.CpuModel}, {Machine.Cores} cores (lscpu); {Machine.Os}; {Machine.Runtime}. ");
         md.Append(inv, $"Broker: {BrokerVersion} at {Broker}, on the same machine.\n\n");
+        if (Tls is not null) md.Append(inv, $"**Over TLS**: {Tls}.\n\n");
         md.Append(inv, $"Each figure is the median of the measured runs that passed their checks ({Repetitions} per client and case, ");
         md.Append(inv, $"the clients alternated run by run after {Warmups} warm-up run{(Warmups == 1 ? "" : "s")} each{(Quick ? "" : " of the same size")}); client CPU is user + system time of the whole client process.");
         if (others.Count > 0)

@@ -73,6 +73,8 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
             cts.CancelAfter(TimeSpan.FromSeconds(30));
             await driver.ConnectAsync(options.Broker, cts.Token);
             slot.Driver = driver;
+            // A connected driver may say more (CoolAmqp: the TLS version it negotiated).
+            slot.Description = driver.Description;
         }
         catch (Exception e) when (e is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Security.Authentication;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -13,18 +14,21 @@ namespace CoolAmqp.Bench.Drivers;
 /// RabbitMQ.Client's, the body is valid only until the delivery is settled (no-ack: until the callback returns), so
 /// both clients are measured without a copy per message. The round trip uses <see cref="BodyReceiveMode.Pooled"/>.
 /// </summary>
-internal sealed class CoolAmqpDriver : IClientDriver
+internal sealed class CoolAmqpDriver(BenchTls? tls = null) : IClientDriver
 {
     private Cluster? _cluster;
+    private SslProtocols? _tlsProtocol;
 
     public string Name => "CoolAmqp";
 
     public string Description => "CoolAmqp (this repository), Cluster API; publish-confirm awaits each confirming PublishAsync "
-        + "in a ring; consumes with OnDelivery (synchronous callback on the consumer's thread)";
+        + "in a ring; consumes with OnDelivery (synchronous callback on the consumer's thread)"
+        + (tls is null ? "" : $"; over TLS (amqps:// URI with cacertfile{(_tlsProtocol is { } p ? $", negotiated {p}" : "")})");
 
     public async Task ConnectAsync(Uri broker, CancellationToken cancellationToken)
     {
-        var node = NodeDefinition.Parse(broker.OriginalString);
+        // Over TLS: the amqps:// URI with the CA as cacertfile, as an application would configure it.
+        var node = NodeDefinition.Parse(tls?.CoolAmqpUri ?? broker.OriginalString);
         var cluster = new Cluster([node], new ClusterOptions { Name = "coolamqp-bench CoolAmqp" });
         try
         {
@@ -36,6 +40,7 @@ internal sealed class CoolAmqpDriver : IClientDriver
             throw;
         }
         _cluster = cluster;
+        _tlsProtocol = cluster.TlsProtocol;
     }
 
     public async Task DeclareQueueAsync(string queue, CancellationToken cancellationToken)

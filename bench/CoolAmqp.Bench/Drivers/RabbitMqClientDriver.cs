@@ -17,7 +17,7 @@ namespace CoolAmqp.Bench.Drivers;
 /// the application keeps its own window and counts the broker's acks from the channel's events. Every other scenario
 /// is the same code in both modes.
 /// </summary>
-internal sealed class RabbitMqClientDriver(bool untrackedConfirms) : IClientDriver
+internal sealed class RabbitMqClientDriver(bool untrackedConfirms, BenchTls? tls = null) : IClientDriver
 {
     private static readonly CachedString DefaultExchange = new(string.Empty);
 
@@ -26,16 +26,19 @@ internal sealed class RabbitMqClientDriver(bool untrackedConfirms) : IClientDriv
 
     public string Name => untrackedConfirms ? "RabbitMQ.Client-fast" : "RabbitMQ.Client";
 
-    public string Description => untrackedConfirms
+    private string Mode => untrackedConfirms
         ? "RabbitMQ.Client 7.2.2, publish-confirm with confirmation tracking off: a window of outstanding publishes held by a "
           + "SemaphoreSlim released from the channel's BasicAcksAsync/BasicNacksAsync events; every other scenario is the same "
           + "code as RabbitMQ.Client's (so the gap between the two there is run-to-run noise)"
         : "RabbitMQ.Client 7.2.2, async API; publish-confirm with tracked confirms (each BasicPublishAsync completes at its "
           + "confirm, outstanding ones limited by the library's rate limiter); AsyncEventingBasicConsumer";
 
+    public string Description => Mode + (tls is null ? ""
+        : "; over TLS (SslOption with ServerName and a CertificateValidationCallback that builds the chain against the same CA only)");
+
     public async Task ConnectAsync(Uri broker, CancellationToken cancellationToken)
     {
-        var factory = new ConnectionFactory { Uri = broker, ClientProvidedName = $"coolamqp-bench {Name}" };
+        var factory = BenchTls.RabbitMqFactory(broker, tls, $"coolamqp-bench {Name}");
         _connection = await factory.CreateConnectionAsync(cancellationToken);
         // A plain publishing channel lives as long as the connection, as in an application.
         _publishChannel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
