@@ -36,7 +36,7 @@ internal static class BindCommand
             }
             var kind = isExchange ? "exchange" : "queue";
             await context.Out.WriteLineAsync(parse.GetValue(context.Options.Json)
-                ? new JsonObject { [verb == "bind" ? "bound" : "unbound"] = true, ["exchange"] = from.Name, [kind] = to, ["routing_key"] = key }.ToJsonString()
+                ? new JsonObject { [unbind ? "unbound" : "bound"] = true, ["source"] = from.Name, ["destination"] = to, ["destination_type"] = kind, ["routing_key"] = key }.ToJsonString()
                 : unbind ? $"Unbound {kind} '{to}' from exchange '{from.Name}' (key '{key}')." : $"Bound {kind} '{to}' to exchange '{from.Name}' (key '{key}').");
             return Program.Ok;
         });
