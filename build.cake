@@ -273,6 +273,7 @@ Task("Pack").Does(() =>
     CleanDirectory(output);
     Run("dotnet", $"pack runtime/CoolAmqp.csproj -c {configuration} -o \"{output}\"");
     Run("dotnet", $"pack generator/CoolAmqp.Generator.csproj -c {configuration} -o \"{output}\"");
+    Run("dotnet", $"pack tools/CoolAmqp.Cli/CoolAmqp.Cli.csproj -c {configuration} -o \"{output}\""); // the coolamqp dotnet tool
 });
 
 RunTarget(target);
