@@ -252,7 +252,8 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
 
     /// <summary>Runs a user callback on the thread pool (never on the read loop, which it could stall); its
     /// exception is logged.</summary>
-    private void RunCallback(Action<object?> callback, object? state, string name) =>
+    /// <summary>Runs an application callback on the thread pool, logging what it throws.</summary>
+    internal void RunCallback(Action<object?> callback, object? state, string name) =>
         _ = Task.Run(() =>
         {
             try

@@ -778,20 +778,7 @@ public sealed partial class Consumer : IChannelHandler
         if (_options.OnDeliveryRefused is { } callback)
         {
             // User code stays off the read loop.
-            ThreadPool.QueueUserWorkItem(static state =>
-            {
-                var (self, call, e) = state;
-                try
-                {
-                    call(e);
-                }
-#pragma warning disable CA1031 // User code.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    AmqpConnection.LogCallbackFailed(self._logger, nameof(ConsumerOptions.OnDeliveryRefused), ex);
-                }
-            }, (this, callback, refusal), preferLocal: false);
+            _cluster.RunCallback(state => callback((DeliveryRefused)state!), refusal, nameof(ConsumerOptions.OnDeliveryRefused));
         }
     }
 

@@ -307,19 +307,7 @@ internal sealed partial class AmqpChannel
     /// routing key 'k')</c>.</summary>
     private string DescribeContent()
     {
-        string exchange;
-        string routingKey;
-        if (_content == ContentKind.Deliver && _records is not null)
-        {
-            exchange = Wire.DecodeString(_names.AsSpan(0, _exchangeLength));
-            routingKey = Wire.DecodeString(_names.AsSpan(_exchangeLength, _routingKeyLength));
-        }
-        else
-        {
-            exchange = Wire.DecodeString(_exchange);
-            routingKey = Wire.DecodeString(_routingKey);
-        }
-
+        var (exchange, routingKey) = ContentNames();
         string method = _content switch
         {
             ContentKind.Deliver => $"basic.deliver {_deliveryTag}",
@@ -328,6 +316,14 @@ internal sealed partial class AmqpChannel
         };
         return $"{method} on channel {Id} (exchange '{exchange}', routing key '{routingKey}')";
     }
+
+    /// <summary>The exchange and routing key of the content in progress: a record delivery keeps them in
+    /// <c>_names</c>, everything else in <c>_exchange</c> and <c>_routingKey</c>.</summary>
+    private (string Exchange, string RoutingKey) ContentNames() =>
+        _content == ContentKind.Deliver && _records is not null
+            ? (Wire.DecodeString(_names.AsSpan(0, _exchangeLength)),
+                Wire.DecodeString(_names.AsSpan(_exchangeLength, _routingKeyLength)))
+            : (Wire.DecodeString(_exchange), Wire.DecodeString(_routingKey));
 
     /// <summary>The content header of the message in progress broke a limit: nothing is buffered for it, its body
     /// frames are read and dropped (<see cref="SkipBody"/>), a delivery is rejected without requeue (so a dead-letter
@@ -369,12 +365,7 @@ internal sealed partial class AmqpChannel
         switch (_content)
         {
             case ContentKind.Deliver:
-                string exchange = _records is not null
-                    ? Wire.DecodeString(_names.AsSpan(0, _exchangeLength))
-                    : Wire.DecodeString(_exchange);
-                string routingKey = _records is not null
-                    ? Wire.DecodeString(_names.AsSpan(_exchangeLength, _routingKeyLength))
-                    : Wire.DecodeString(_routingKey);
+                var (exchange, routingKey) = ContentNames();
                 _handler.OnDeliveryRefused(this, new RefusedDelivery(_consumerTag, _deliveryTag, _redelivered, exchange,
                     routingKey, rejected, refused));
                 break;

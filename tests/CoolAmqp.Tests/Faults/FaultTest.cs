@@ -6,6 +6,7 @@ using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
+using CoolAmqp.Tests.Integration;
 using NUnit.Framework.Interfaces;
 
 namespace CoolAmqp.Tests.Faults;
@@ -19,12 +20,11 @@ namespace CoolAmqp.Tests.Faults;
 public abstract class FaultTest
 {
     private readonly ConcurrentQueue<string> _unobserved = new();
-    private readonly ConcurrentQueue<string> _log = new();
     private CancellationTokenSource? _deadline;
-    private ILoggerFactory? _loggerFactory;
+    private LogSink? _log;
 
     /// <summary>The runtime's log lines so far in this test.</summary>
-    protected string[] LogLines => [.. _log];
+    protected string[] LogLines => [.. _log!.Lines];
 
     /// <summary>Cancelled when the test runs too long (NUnit's CancelAfter, or 30 s).</summary>
     protected CancellationToken Deadline => _deadline!.Token;
@@ -45,24 +45,21 @@ public abstract class FaultTest
             TestContext.Progress.WriteLine("Unobserved task exception from before this test: " + earlier);
         }
 
-        _log.Clear();
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.CurrentContext.CancellationToken);
         _deadline.CancelAfter(TimeSpan.FromSeconds(30));
-        _loggerFactory = LoggerFactory.Create(builder => builder
-            .SetMinimumLevel(LogLevel.Debug)
-            .AddProvider(new QueueLoggerProvider(_log)));
+        _log = new LogSink();
     }
 
     [TearDown]
     public void AfterEach()
     {
         _deadline?.Dispose();
-        _loggerFactory?.Dispose();
+        _log?.Dispose();
         CollectGarbage();
         if (TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed)
         {
             TestContext.Out.WriteLine("Runtime log:");
-            foreach (string line in _log)
+            foreach (string line in _log!.Lines)
             {
                 TestContext.Out.WriteLine(line);
             }
@@ -96,7 +93,7 @@ public abstract class FaultTest
     protected ClusterOptions Options() => new()
     {
         Name = TestContext.CurrentContext.Test.Name,
-        LoggerFactory = _loggerFactory,
+        LoggerFactory = _log!.Factory,
         ShutdownTimeout = TimeSpan.FromSeconds(2),
         Recovery = new RecoveryOptions { Enabled = false },
     };
@@ -283,43 +280,5 @@ public abstract class FaultTest
         Assert.That(lost.Reason, Is.Not.Null);
         reason(lost.Reason!);
         return lost;
-    }
-
-    private sealed class QueueLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _lines;
-
-        public QueueLoggerProvider(ConcurrentQueue<string> lines) => _lines = lines;
-
-        public ILogger CreateLogger(string categoryName) => new QueueLogger(_lines, categoryName);
-
-        public void Dispose()
-        {
-        }
-    }
-
-    private sealed class QueueLogger : ILogger
-    {
-        private readonly ConcurrentQueue<string> _lines;
-        private readonly string _category;
-
-        public QueueLogger(ConcurrentQueue<string> lines, string category)
-        {
-            _lines = lines;
-            _category = category;
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            ArgumentNullException.ThrowIfNull(formatter);
-            _lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {_category}: {formatter(state, exception)}" +
-                           (exception is null ? string.Empty : " | " + exception.GetType().Name + ": " + exception.Message));
-        }
     }
 }

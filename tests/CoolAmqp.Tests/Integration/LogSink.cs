@@ -11,7 +11,9 @@ namespace CoolAmqp.Tests.Integration;
 /// exception with its inner ones and stack (everything a logging back end could write out).</summary>
 internal sealed class LogSink : ILoggerProvider
 {
+    // (Also the fault tests' log: FaultTest prints it when a test fails.)
     private readonly ConcurrentQueue<string> _lines = new();
+    private bool _disposed;
 
     public LogSink() => Factory = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Trace).AddProvider(this));
 
@@ -21,8 +23,14 @@ internal sealed class LogSink : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Logger(_lines, categoryName);
 
+    /// <summary>Disposes the factory (which disposes this provider again: the flag stops the loop).</summary>
     public void Dispose()
     {
+        if (!_disposed)
+        {
+            _disposed = true;
+            Factory.Dispose();
+        }
     }
 
     private sealed class Logger : ILogger
@@ -49,6 +57,7 @@ internal sealed class LogSink : ILoggerProvider
             Func<TState, Exception?, string> formatter)
         {
             var line = new StringBuilder()
+                .Append(DateTime.UtcNow.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)).Append(' ')
                 .Append(logLevel).Append(' ').Append(eventId.Id).Append(' ').Append(_category).Append(": ")
                 .Append(formatter(state, exception));
             if (state is IEnumerable<KeyValuePair<string, object?>> fields)
