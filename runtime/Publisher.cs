@@ -1,10 +1,12 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using CoolAmqp.Recovery;
+using CoolAmqp.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CoolAmqp;
@@ -46,7 +48,7 @@ internal sealed partial class Publisher : IChannelHandler
     {
         await channel.CallAsync(new ConfirmSelect(false), ConfirmSelectOk.CommandIdValue, 0, CancellationToken.None)
             .ConfigureAwait(false);
-        channel.Confirms = new ConfirmTracker(LogUnmatchedReturn);
+        channel.Confirms = new ConfirmTracker(LogUnmatchedReturn) { ServerAddress = _connection.Settings.Host };
     }
 
     /// <summary>Publishes at once if nothing needs waiting for: the channel is open, flow is on, the broker does not
@@ -152,6 +154,11 @@ internal sealed partial class Publisher : IChannelHandler
         {
             var record = new UnsentHook(_unsent!);
             bool appended = _connection.Writer.TryWritePublish(channel, in method, in properties, message.Body.Span, ref record);
+            if (appended && CoolAmqpTelemetry.SentMessages.Enabled)
+            {
+                CoolAmqpTelemetry.RecordSent(exchange, _connection);
+            }
+
             completion = default;
             return appended;
         }
@@ -164,11 +171,17 @@ internal sealed partial class Publisher : IChannelHandler
 
         PendingConfirm pending = PendingConfirm.Rent(message, exchange, routingKey, mandatory, _republisher is not null,
             _connection.Continuations);
+        pending.StartTimestamp = CoolAmqpTelemetry.OperationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
         if (!TryAppendTracked(channel, in method, in properties, message.Body.Span, pending))
         {
             pending.ReturnUnused();
             completion = default;
             return false;
+        }
+
+        if (CoolAmqpTelemetry.SentMessages.Enabled)
+        {
+            CoolAmqpTelemetry.RecordSent(exchange, _connection);
         }
 
         completion = pending.AsValueTask(cancellationToken);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using CoolAmqp.Telemetry;
 
 namespace CoolAmqp.Channels;
 
@@ -45,6 +46,9 @@ internal sealed class ConfirmTracker
 
     // basic.returns whose publish has not been confirmed yet, oldest first; created at the first return.
     private List<ReturnedMessage>? _held;
+
+    /// <summary>The broker's host, for metric tags.</summary>
+    public string? ServerAddress { get; init; }
 
     /// <summary>Creates an empty tracker.</summary>
     /// <param name="unmatched">Told (outside the tracker's lock) of a held return dropped because no pending
@@ -159,6 +163,12 @@ internal sealed class ConfirmTracker
                 }
                 else
                 {
+                    if (CoolAmqpTelemetry.OperationDuration.Enabled)
+                    {
+                        CoolAmqpTelemetry.RecordConfirm(slot.Exchange, ServerAddress, slot.StartTimestamp,
+                            CoolAmqpTelemetry.ErrorTypeOf(reason), outcome: null);
+                    }
+
                     slot.TryFail(reason is ConnectionDeadException
                         ? new PublishOutcomeUnknownException(slot.Exchange, slot.RoutingKey, reason)
                         : reason);
@@ -186,6 +196,7 @@ internal sealed class ConfirmTracker
             // Only the frame's own tag can be a returned publish, and only on an ack (class remarks).
             ReturnedMessage? returned = !nack && _held is { Count: > 0 } ? TakeReturnOf(deliveryTag) : null;
             ulong from = multiple ? _oldest : deliveryTag;
+            bool observed = CoolAmqpTelemetry.ConfirmObserved;
             for (ulong sequence = from; sequence <= deliveryTag; sequence++)
             {
                 ref PendingConfirm? slot = ref _ring[Index(sequence)];
@@ -196,16 +207,34 @@ internal sealed class ConfirmTracker
 
                 if (nack)
                 {
+                    if (observed)
+                    {
+                        CoolAmqpTelemetry.RecordConfirm(slot.Exchange, ServerAddress, slot.StartTimestamp, "basic.nack",
+                            CoolAmqpTelemetry.NackedMessages);
+                    }
+
                     slot.TryFail(new MessageNackedException(
                         $"The broker refused responsibility for the message (basic.nack, delivery tag {sequence})."));
                 }
                 else if (sequence == deliveryTag && returned is not null)
                 {
+                    if (observed)
+                    {
+                        CoolAmqpTelemetry.RecordConfirm(slot.Exchange, ServerAddress, slot.StartTimestamp,
+                            ReplyCodeNames.Get(returned.ReplyCode) ?? "basic.return", CoolAmqpTelemetry.ReturnedMessages);
+                    }
+
                     slot.TryFail(new MessageReturnedException(returned.ReplyCode, returned.ReplyText,
                         returned.Exchange, returned.RoutingKey));
                 }
                 else
                 {
+                    if (observed)
+                    {
+                        CoolAmqpTelemetry.RecordConfirm(slot.Exchange, ServerAddress, slot.StartTimestamp, error: null,
+                            CoolAmqpTelemetry.ConfirmedMessages);
+                    }
+
                     slot.TrySucceed();
                 }
 

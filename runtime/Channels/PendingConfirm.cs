@@ -36,6 +36,10 @@ internal sealed class PendingConfirm : IValueTaskSource
     /// <summary>Sequence number on the channel (the broker's delivery tag for confirms).</summary>
     public ulong Sequence { get; set; }
 
+    /// <summary>When it was appended (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>), for the publish-to-confirm
+    /// latency metric; 0 when nobody measures it.</summary>
+    public long StartTimestamp { get; set; }
+
     /// <summary>Exchange published to (a basic.return names it).</summary>
     public string Exchange { get; private set; } = string.Empty;
 

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -101,7 +102,16 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionOpenOk()
     {
         RequireState(ConnectionState.AwaitingOpenOk, ConnectionOpenOk.Name);
-        TryTransition(ConnectionState.Open);
+        if (TryTransition(ConnectionState.Open))
+        {
+            Telemetry.CoolAmqpTelemetry.ConnectionOpened(this);
+            if (State is ConnectionState.Closed or ConnectionState.Broken)
+            {
+                // Ended between the transition and the registration: take it out again.
+                Telemetry.CoolAmqpTelemetry.ConnectionEnded(this);
+            }
+        }
+
         LogOpened(_logger, _settings.Host, _settings.Port, _settings.VirtualHost, FrameMax, ChannelMax, Heartbeat);
         _opened.TrySetResult();
     }
@@ -156,6 +166,7 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionBlocked(string reason)
     {
         Interlocked.CompareExchange(ref _unblocked, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null);
+        Interlocked.CompareExchange(ref _blockedSince, Stopwatch.GetTimestamp(), 0);
         LogBlocked(_logger, _settings.Host, reason);
         RaiseBlockedChanged(reason);
     }
@@ -163,8 +174,19 @@ internal sealed partial class AmqpConnection
     internal void OnConnectionUnblocked()
     {
         Interlocked.Exchange(ref _unblocked, null)?.TrySetResult();
+        EndBlockedTime();
         LogUnblocked(_logger, _settings.Host);
         RaiseBlockedChanged(null);
+    }
+
+    /// <summary>Adds the time since connection.blocked, if blocked, to the blocked-time metric.</summary>
+    private void EndBlockedTime()
+    {
+        long since = Interlocked.Exchange(ref _blockedSince, 0);
+        if (since != 0)
+        {
+            Telemetry.CoolAmqpTelemetry.RecordBlocked(Stopwatch.GetElapsedTime(since), _settings.Host);
+        }
     }
 
     /// <summary>Completes at once unless the broker blocks publishing; then when it unblocks.</summary>

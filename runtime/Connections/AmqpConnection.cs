@@ -56,6 +56,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     private static long s_lastId;
 
+    // Telemetry: bytes read (read loop only), and when the broker blocked this connection (0: not blocked).
+    private long _receivedTotal;
+    private long _blockedSince;
+
     public AmqpConnection(ConnectionSettings settings, ILogger logger)
     {
         Id = Interlocked.Increment(ref s_lastId);
@@ -64,7 +68,17 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         _tracer = settings.FrameTracer;
         _writer = new FrameWriter(AmqpLimits.WriteHighWater, OnWriterFault, _tracer is null ? null : this);
         Continuations = new ContinuationThread($"CoolAmqp continuations {settings.Host}:{settings.Port}");
+        BoxedPort = settings.Port;
     }
+
+    /// <summary>The broker's port, boxed once for metric tags.</summary>
+    internal object BoxedPort { get; }
+
+    /// <summary>Bytes read from the socket so far.</summary>
+    internal long ReceivedTotal => Volatile.Read(ref _receivedTotal);
+
+    /// <summary>Open channels.</summary>
+    internal int ChannelCount => _channels.Count;
 
     /// <summary>Raised once when the connection ends: the reason, and whether it was closed on request.</summary>
     public event Action<AmqpConnection, Exception, bool>? Terminated;
@@ -354,6 +368,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 }
 
                 Volatile.Write(ref _lastReadTicks, Environment.TickCount64);
+                Volatile.Write(ref _receivedTotal, _receivedTotal + read);
                 writer.Advance(read);
                 // Completes synchronously: nothing pauses this pipe's writer (pauseWriterThreshold 0).
                 ValueTask<FlushResult> flush = writer.FlushAsync();
@@ -610,6 +625,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
             _ = unblocked.Task.Exception;
         }
 
+        EndBlockedTime();
+        Telemetry.CoolAmqpTelemetry.ConnectionEnded(this);
         _lifetime.Cancel();
         try
         {
