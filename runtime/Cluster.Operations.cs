@@ -1,9 +1,11 @@
 using System;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Framing;
 using CoolAmqp.Recovery;
+using CoolAmqp.Telemetry;
 
 namespace CoolAmqp;
 
@@ -27,15 +29,24 @@ public sealed partial class Cluster
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queue);
-        Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
-        AmqpChannel channel = await session.Rpc.GetChannelAsync(cancellationToken).ConfigureAwait(false);
-        QueueDeclareResult result = await DeclareQueueOnAsync(channel, queue, passive, cancellationToken).ConfigureAwait(false);
-        if (persistent && !passive)
+        using Activity? activity = CoolAmqpTelemetry.StartTopology("declare", queue.Name, queue.Exchange?.Name);
+        try
         {
-            _supervisor.Topology.Record(queue);
-        }
+            Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
+            AmqpChannel channel = await session.Rpc.GetChannelAsync(cancellationToken).ConfigureAwait(false);
+            QueueDeclareResult result = await DeclareQueueOnAsync(channel, queue, passive, cancellationToken).ConfigureAwait(false);
+            if (persistent && !passive)
+            {
+                _supervisor.Topology.Record(queue);
+            }
 
-        return result;
+            return result;
+        }
+        catch (Exception ex)
+        {
+            CoolAmqpTelemetry.Fail(activity, ex);
+            throw;
+        }
     }
 
     internal static async Task<QueueDeclareResult> DeclareQueueOnAsync(AmqpChannel channel, Queue queue, bool passive,
@@ -83,8 +94,20 @@ public sealed partial class Cluster
             return;
         }
 
-        await CallAsync(new ExchangeDeclare(exchange.Name, exchange.Type, passive, exchange.Durable, exchange.AutoDelete,
-            exchange.IsInternal, false, exchange.Arguments), ExchangeDeclareOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+        using (Activity? activity = CoolAmqpTelemetry.StartTopology("declare", exchange.Name, exchange.Name))
+        {
+            try
+            {
+                await CallAsync(new ExchangeDeclare(exchange.Name, exchange.Type, passive, exchange.Durable, exchange.AutoDelete,
+                    exchange.IsInternal, false, exchange.Arguments), ExchangeDeclareOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                CoolAmqpTelemetry.Fail(activity, ex);
+                throw;
+            }
+        }
+
         if (persistent && !passive)
         {
             _supervisor.Topology.Record(exchange);
@@ -127,8 +150,20 @@ public sealed partial class Cluster
         bool persistent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(routingKey);
-        await CallAsync(new QueueBind(queueName, exchange, routingKey, false, arguments), QueueBindOk.CommandIdValue,
-            cancellationToken).ConfigureAwait(false);
+        using (Activity? activity = CoolAmqpTelemetry.StartTopology("bind", queueName, exchange))
+        {
+            try
+            {
+                await CallAsync(new QueueBind(queueName, exchange, routingKey, false, arguments), QueueBindOk.CommandIdValue,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                CoolAmqpTelemetry.Fail(activity, ex);
+                throw;
+            }
+        }
+
         if (persistent)
         {
             _supervisor.Topology.RecordBinding(queue, queueName, exchange, routingKey, arguments);
@@ -163,8 +198,20 @@ public sealed partial class Cluster
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(routingKey);
-        await CallAsync(new ExchangeBind(destination.Name, source.Name, routingKey, false, arguments),
-            ExchangeBindOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+        using (Activity? activity = CoolAmqpTelemetry.StartTopology("bind", destination.Name, source.Name))
+        {
+            try
+            {
+                await CallAsync(new ExchangeBind(destination.Name, source.Name, routingKey, false, arguments),
+                    ExchangeBindOk.CommandIdValue, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                CoolAmqpTelemetry.Fail(activity, ex);
+                throw;
+            }
+        }
+
         if (persistent)
         {
             _supervisor.Topology.RecordBinding(destination.Name, source.Name, routingKey, arguments);
@@ -246,14 +293,36 @@ public sealed partial class Cluster
     {
         ArgumentNullException.ThrowIfNull(queue);
         Session session = await GetSessionAsync(cancellationToken).ConfigureAwait(false);
-        RpcResponse response = await session.Rpc.CallAsync(new BasicGet(queue.Name, noAck), BasicGetOk.CommandIdValue,
-            BasicGetEmpty.CommandIdValue, cancellationToken, getNoAck: noAck).ConfigureAwait(false);
-        if (response.Refused is { } refused)
+        using Activity? activity = CoolAmqpTelemetry.Source.HasListeners()
+            ? CoolAmqpTelemetry.StartReceive(queue.Name, session.Connection)
+            : null;
+        try
         {
-            throw refused;
-        }
+            RpcResponse response = await session.Rpc.CallAsync(new BasicGet(queue.Name, noAck), BasicGetOk.CommandIdValue,
+                BasicGetEmpty.CommandIdValue, cancellationToken, getNoAck: noAck).ConfigureAwait(false);
+            if (response.Refused is { } refused)
+            {
+                throw refused;
+            }
 
-        return response.Delivery is { } delivery ? new ReceivedMessage(in delivery) : null;
+            ReceivedMessage? message = response.Delivery is { } delivery ? new ReceivedMessage(in delivery) : null;
+            if (message is not null && CoolAmqpTelemetry.ConsumedMessages.Enabled)
+            {
+                CoolAmqpTelemetry.RecordConsumed("receive", message.Exchange, queue.Name, session.Connection.Settings.Host);
+            }
+
+            if (activity is not null)
+            {
+                CoolAmqpTelemetry.Received(activity, queue.Name, message);
+            }
+
+            return message;
+        }
+        catch (Exception ex)
+        {
+            CoolAmqpTelemetry.Fail(activity, ex);
+            throw;
+        }
     }
 
     /// <summary>Starts a transaction on a channel of its own (tx.select). Publish through it, then commit or roll

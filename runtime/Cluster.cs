@@ -8,6 +8,7 @@ using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
 using CoolAmqp.Recovery;
+using CoolAmqp.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -397,6 +398,41 @@ public sealed partial class Cluster : IAsyncDisposable, ISupervisorOwner
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(exchange);
         ArgumentNullException.ThrowIfNull(routingKey);
+        if (CoolAmqpTelemetry.Source.HasListeners())
+        {
+            return PublishTracedAsync(message, exchange, routingKey, confirm, mandatory, cancellationToken);
+        }
+
+        return PublishCoreAsync(message, exchange, routingKey, confirm, mandatory, cancellationToken);
+    }
+
+    /// <summary>A publish with its producer span (someone listens to <see cref="CoolAmqpTelemetry.ActivitySourceName"/>):
+    /// the message goes out with the span's trace context in a copy of its headers, and the span ends when the publish
+    /// does (at the broker's confirm, with confirms).</summary>
+    private async ValueTask PublishTracedAsync(Message message, string exchange, string routingKey, bool confirm,
+        bool mandatory, CancellationToken cancellationToken)
+    {
+        using Activity? activity = CoolAmqpTelemetry.StartPublish(message, exchange, routingKey, confirm || mandatory,
+            _supervisor.Session?.Connection);
+        if (activity is not null)
+        {
+            message = CoolAmqpTelemetry.WithContext(message, activity);
+        }
+
+        try
+        {
+            await PublishCoreAsync(message, exchange, routingKey, confirm, mandatory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            CoolAmqpTelemetry.Fail(activity, ex);
+            throw;
+        }
+    }
+
+    private ValueTask PublishCoreAsync(Message message, string exchange, string routingKey, bool confirm,
+        bool mandatory, CancellationToken cancellationToken)
+    {
         bool confirming = confirm || mandatory;
         PublishQueue queue = confirming ? _confirmingQueue : _plainQueue;
         Session? session = _supervisor.Session;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
@@ -7,6 +8,7 @@ using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 using CoolAmqp.Framing;
+using CoolAmqp.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace CoolAmqp;
@@ -553,6 +555,18 @@ public sealed partial class Consumer : IChannelHandler
 
     private void Invoke(Action<ReceivedMessage> onMessage, ReceivedMessage message)
     {
+        if (CoolAmqpTelemetry.ProcessObserved)
+        {
+            // A synchronous callback: the task is complete when it returns.
+            ValueTask observed = ProcessObservedAsync(message, onMessage, null);
+            if (!observed.IsCompletedSuccessfully)
+            {
+                observed.AsTask().GetAwaiter().GetResult();
+            }
+
+            return;
+        }
+
         try
         {
             onMessage(message);
@@ -595,6 +609,11 @@ public sealed partial class Consumer : IChannelHandler
     private ValueTask DispatchAsync(QueuedDelivery item)
     {
         ReceivedMessage message = item.Message!;
+        if (CoolAmqpTelemetry.ProcessObserved)
+        {
+            return ProcessObservedAsync(message, null, _options.OnMessageAsync);
+        }
+
         try
         {
             ValueTask pending = _options.OnMessageAsync!(message, _stopping.Token);
@@ -628,6 +647,22 @@ public sealed partial class Consumer : IChannelHandler
         }
 
         ulong tag = record.Tag;
+        long started = 0;
+        Activity? activity = null;
+        string? exchange = null;
+        Exception? failure = null;
+        bool observed = CoolAmqpTelemetry.ProcessObserved;
+        if (observed)
+        {
+            var delivery = new Delivery(record, token);
+            exchange = delivery.Exchange;
+            started = Stopwatch.GetTimestamp();
+            activity = CoolAmqpTelemetry.Source.HasListeners()
+                ? CoolAmqpTelemetry.StartProcess(Queue.Name, exchange, delivery.RoutingKey, tag, delivery.Body.Length,
+                    delivery.Properties, _connection?.Settings.Host, _connection?.Settings.Port ?? 0)
+                : null;
+        }
+
         try
         {
             _options.OnDelivery!(new Delivery(record, token));
@@ -636,6 +671,7 @@ public sealed partial class Consumer : IChannelHandler
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            failure = ex;
             LogMessageCallbackFailed(_logger, Queue.Name, tag, ex);
             if (_options.OnCallbackError is not null)
             {
@@ -644,6 +680,11 @@ public sealed partial class Consumer : IChannelHandler
         }
         finally
         {
+            if (observed)
+            {
+                CoolAmqpTelemetry.StopProcess(activity, started, Queue.Name, exchange!, failure);
+            }
+
             if (_options.NoAck)
             {
                 record.End(token);
@@ -692,6 +733,12 @@ public sealed partial class Consumer : IChannelHandler
         {
             while (reader.TryRead(out ReceivedMessage? message))
             {
+                if (CoolAmqpTelemetry.ProcessObserved)
+                {
+                    await ProcessObservedAsync(message, onMessage, onMessageAsync).ConfigureAwait(false);
+                    continue;
+                }
+
                 try
                 {
                     if (onMessageAsync is not null)
@@ -711,6 +758,45 @@ public sealed partial class Consumer : IChannelHandler
                     ReportCallbackError(message, ex);
                 }
             }
+        }
+    }
+
+    /// <summary>A callback with its process span and duration (someone listens): see <see cref="CoolAmqpTelemetry"/>.</summary>
+    private async ValueTask ProcessObservedAsync(ReceivedMessage message, Action<ReceivedMessage>? onMessage,
+        Func<ReceivedMessage, CancellationToken, ValueTask>? onMessageAsync)
+    {
+        // Read before the callback: a pooled message's buffer goes back to the pool when it is settled.
+        string exchange = message.Exchange;
+        ulong tag = message.DeliveryTag;
+        AmqpConnection? connection = _connection;
+        Activity? activity = CoolAmqpTelemetry.Source.HasListeners()
+            ? CoolAmqpTelemetry.StartProcess(Queue.Name, exchange, message.RoutingKey, tag, message.Body.Length,
+                message.Properties, connection?.Settings.Host, connection?.Settings.Port ?? 0)
+            : null;
+        long started = Stopwatch.GetTimestamp();
+        Exception? failure = null;
+        try
+        {
+            if (onMessageAsync is not null)
+            {
+                await onMessageAsync(message, _stopping.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                onMessage!(message);
+            }
+        }
+#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+            LogMessageCallbackFailed(_logger, Queue.Name, tag, ex);
+            ReportCallbackError(message, ex);
+        }
+        finally
+        {
+            CoolAmqpTelemetry.StopProcess(activity, started, Queue.Name, exchange, failure);
         }
     }
 
@@ -738,6 +824,11 @@ public sealed partial class Consumer : IChannelHandler
     void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
     {
         var message = new ReceivedMessage(in delivery);
+        if (CoolAmqpTelemetry.ConsumedMessages.Enabled)
+        {
+            CoolAmqpTelemetry.RecordConsumed("deliver", message.Exchange, Queue.Name, _connection?.Settings.Host);
+        }
+
         if (_queue is not null)
         {
             _batch++;
@@ -761,6 +852,12 @@ public sealed partial class Consumer : IChannelHandler
 
     void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token)
     {
+        if (CoolAmqpTelemetry.ConsumedMessages.Enabled)
+        {
+            CoolAmqpTelemetry.RecordConsumed("deliver", new Delivery(record, token).Exchange, Queue.Name,
+                _connection?.Settings.Host);
+        }
+
         _batch++;
         _batchLarge |= record.BodyLength > LoneDeliveryMaxBody;
         if (_queue is null || !_queue.TryEnqueue(record, token))

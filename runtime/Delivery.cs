@@ -1,6 +1,7 @@
 using System;
 using CoolAmqp.Channels;
 using CoolAmqp.Framing;
+using CoolAmqp.Telemetry;
 
 namespace CoolAmqp;
 
@@ -133,21 +134,74 @@ public readonly struct Delivery : IEquatable<Delivery>
     /// channel that delivered it (or, for a no-ack consumer, nothing needed sending). <see langword="false"/> if it
     /// did nothing: the delivery had ended already (settled, covered by a multiple-settle, its channel closed, or
     /// its no-ack callback returned).</returns>
-    public bool Ack(bool multiple = false) => _record is not null && _record.Settle(_token, SettleKind.Ack, multiple, requeue: false);
+    public bool Ack(bool multiple = false) => CoolAmqpTelemetry.SettleObserved
+        ? SettleObserved(SettleKind.Ack, multiple, requeue: false)
+        : _record is not null && _record.Settle(_token, SettleKind.Ack, multiple, requeue: false);
 
     /// <summary>Rejects the message (<c>basic.nack</c>, a RabbitMQ extension). The delivery ends.</summary>
     /// <param name="requeue">Put the message back in the queue (default); otherwise the broker discards or
     /// dead-letters it.</param>
     /// <param name="multiple">Also nack every earlier unsettled delivery on the same channel (those end too).</param>
     /// <returns>As for <see cref="Ack"/>.</returns>
-    public bool Nack(bool requeue = true, bool multiple = false) =>
-        _record is not null && _record.Settle(_token, SettleKind.Nack, multiple, requeue);
+    public bool Nack(bool requeue = true, bool multiple = false) => CoolAmqpTelemetry.SettleObserved
+        ? SettleObserved(SettleKind.Nack, multiple, requeue)
+        : _record is not null && _record.Settle(_token, SettleKind.Nack, multiple, requeue);
 
     /// <summary>Rejects the message (<c>basic.reject</c>). The delivery ends.</summary>
     /// <param name="requeue">Put the message back in the queue (default); otherwise the broker discards or
     /// dead-letters it.</param>
     /// <returns>As for <see cref="Ack"/>.</returns>
-    public bool Reject(bool requeue = true) => _record is not null && _record.Settle(_token, SettleKind.Reject, multiple: false, requeue);
+    public bool Reject(bool requeue = true) => CoolAmqpTelemetry.SettleObserved
+        ? SettleObserved(SettleKind.Reject, multiple: false, requeue)
+        : _record is not null && _record.Settle(_token, SettleKind.Reject, multiple: false, requeue);
+
+    /// <summary>A settlement with its span and count (someone listens to <see cref="CoolAmqpTelemetry"/>).</summary>
+    private bool SettleObserved(SettleKind kind, bool multiple, bool requeue)
+    {
+        if (_record is null)
+        {
+            return false;
+        }
+
+        string exchange;
+        string routingKey;
+        ulong tag;
+        try
+        {
+            exchange = Exchange;
+            routingKey = RoutingKey;
+            tag = DeliveryTag;
+        }
+        catch (ObjectDisposedException)
+        {
+            // Ended already: settling does nothing, and there is nothing to report.
+            return _record.Settle(_token, kind, multiple, requeue);
+        }
+
+        string operation = kind switch
+        {
+            SettleKind.Ack => "ack",
+            SettleKind.Nack => "nack",
+            _ => "reject",
+        };
+        System.Diagnostics.Activity? activity = CoolAmqpTelemetry.StartSettle(operation, exchange, routingKey, tag);
+        bool settled = false;
+        Exception? failure = null;
+        try
+        {
+            settled = _record.Settle(_token, kind, multiple, requeue);
+            return settled;
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+            throw;
+        }
+        finally
+        {
+            CoolAmqpTelemetry.StopSettle(activity, operation, exchange, settled, failure);
+        }
+    }
 
     /// <summary>
     /// Copies the delivery into a <see cref="ReceivedMessage"/> that owns its memory and stays valid after this

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Threading;
 using CoolAmqp.Channels;
 using CoolAmqp.Framing;
+using CoolAmqp.Telemetry;
 
 namespace CoolAmqp;
 
@@ -245,6 +246,11 @@ public sealed class ReceivedMessage : IDisposable
             return false;
         }
 
+        if (CoolAmqpTelemetry.SettleObserved)
+        {
+            return SettleObserved("ack", SettleKind.Ack, multiple, requeue: false);
+        }
+
         try
         {
             return NoAck || _acknowledger!.Ack(DeliveryTag, multiple);
@@ -269,6 +275,11 @@ public sealed class ReceivedMessage : IDisposable
         if (Interlocked.Exchange(ref _settled, 1) != 0)
         {
             return false;
+        }
+
+        if (CoolAmqpTelemetry.SettleObserved)
+        {
+            return SettleObserved("nack", SettleKind.Nack, multiple, requeue);
         }
 
         try
@@ -296,6 +307,11 @@ public sealed class ReceivedMessage : IDisposable
             return false;
         }
 
+        if (CoolAmqpTelemetry.SettleObserved)
+        {
+            return SettleObserved("reject", SettleKind.Reject, multiple: false, requeue);
+        }
+
         try
         {
             return NoAck || _acknowledger!.Reject(DeliveryTag, requeue);
@@ -303,6 +319,37 @@ public sealed class ReceivedMessage : IDisposable
         finally
         {
             ReleaseBuffer();
+        }
+    }
+
+    /// <summary>A settlement with its span and count (someone listens to <see cref="CoolAmqpTelemetry"/>); the caller
+    /// has claimed the message's one settlement.</summary>
+    private bool SettleObserved(string operation, SettleKind kind, bool multiple, bool requeue)
+    {
+        // Read before the buffer they may point into goes back to the pool.
+        string exchange = Exchange;
+        System.Diagnostics.Activity? activity = CoolAmqpTelemetry.StartSettle(operation, exchange, RoutingKey, DeliveryTag);
+        bool settled = false;
+        Exception? failure = null;
+        try
+        {
+            settled = NoAck || kind switch
+            {
+                SettleKind.Ack => _acknowledger!.Ack(DeliveryTag, multiple),
+                SettleKind.Nack => _acknowledger!.Nack(DeliveryTag, multiple, requeue),
+                _ => _acknowledger!.Reject(DeliveryTag, requeue),
+            };
+            return settled;
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+            throw;
+        }
+        finally
+        {
+            ReleaseBuffer();
+            CoolAmqpTelemetry.StopSettle(activity, operation, exchange, settled, failure);
         }
     }
 

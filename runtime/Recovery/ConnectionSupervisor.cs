@@ -411,6 +411,7 @@ internal sealed partial class ConnectionSupervisor
 
             TimeSpan downtime = Stopwatch.GetElapsedTime(lostAt);
             LogReconnected(_logger, node.Host, node.Port, attempt, downtime.TotalMilliseconds);
+            Telemetry.CoolAmqpTelemetry.RecordReconnect(node.Host);
             _owner.OnConnected(session);
             connected.TrySetResult();
             _owner.Post(new Reconnected(node, attempt, downtime));
