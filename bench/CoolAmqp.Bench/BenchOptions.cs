@@ -44,6 +44,8 @@ internal sealed class BenchOptions
                                 else the certs of tools/broker.sh tls)
           --out DIR             results directory (default <repo>/bench/results)
           --no-save             print only, write no files
+          --otel                listen to CoolAmqp's (and RabbitMQ.Client's) ActivitySource, sampling every span,
+                                and to every instrument of their meters: the cost of telemetry with a listener
           --update-readme       also write the table into bench/README.md ("## End-to-end runner")
           --require-all         exit 1 when a client is unavailable (default: reported, exit 0)
           --help                this text
@@ -74,6 +76,9 @@ internal sealed class BenchOptions
     public bool Save { get; private set; } = true;
     public bool UpdateReadme { get; private set; }
     public bool RequireAll { get; private set; }
+
+    /// <summary>--otel: an ActivityListener sampling all and a MeterListener on the clients' telemetry.</summary>
+    public bool Otel { get; private set; }
     public bool Help { get; private set; }
 
     public static BenchOptions Parse(IReadOnlyList<string> args, string? brokerVariable, Func<string, string?>? environment = null)
@@ -151,6 +156,7 @@ internal sealed class BenchOptions
                 case "--tls-ca": options.TlsCaFile = Value(); break;
                 case "--out": options.OutputDirectory = Value(); break;
                 case "--no-save": options.Save = false; break;
+                case "--otel": options.Otel = true; break;
                 case "--update-readme": options.UpdateReadme = true; break;
                 case "--require-all": options.RequireAll = true; break;
                 case "--help" or "-h": options.Help = true; break;

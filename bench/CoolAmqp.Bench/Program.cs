@@ -34,6 +34,7 @@ if (options.Help)
     Console.WriteLine(BenchOptions.Usage);
     return 0;
 }
+using TelemetryListeners? telemetry = options.Otel ? TelemetryListeners.Start() : null;
 BenchTls? tls = null;
 if (options.Tls)
 {
