@@ -69,7 +69,8 @@ internal sealed class Gate
 
     public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Return normally when the token fires (work finished in time) instead of throwing.</summary>
+    /// <summary>Return normally when the token fires, after half a second of finishing up (work that completes
+    /// during the shutdown), instead of throwing.</summary>
     public bool FinishWhenCancelled { get; init; }
 }
 
@@ -90,6 +91,9 @@ internal sealed class WaitingHandler(Gate gate) : IMessageHandler
             {
                 throw;
             }
+
+            // Long enough that a consumer cancelled without waiting for its handlers would have closed its channel.
+            await Task.Delay(500, CancellationToken.None);
         }
     }
 }
