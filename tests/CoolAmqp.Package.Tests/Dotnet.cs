@@ -69,6 +69,8 @@ internal static class Dotnet
             info.Environment.Remove(name);
         }
 
+        // No MSBuild worker nodes left running after the test: they would outlive the test run holding its output.
+        info.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";
         if (environment != null)
