@@ -267,13 +267,32 @@ Task("Fuzz").Does(() =>
     Run("bash", $"\"{root.CombineWithFilePath("tools/fuzz.sh")}\" {Argument("seconds", "600")}");
 });
 
+// NuGet packages into artifacts/packages: the library, the coolamqp dotnet tool and, once it exists, the hosting
+// extensions, each with its .snupkg. The generator ships inside nothing: it only builds the library. --ci (or CI=true)
+// makes the build deterministic (ContinuousIntegrationBuild: /_/ source paths).
 Task("Pack").Does(() =>
 {
     var output = artifacts.Combine("packages");
     CleanDirectory(output);
-    Run("dotnet", $"pack runtime/CoolAmqp.csproj -c {configuration} -o \"{output}\"");
-    Run("dotnet", $"pack generator/CoolAmqp.Generator.csproj -c {configuration} -o \"{output}\"");
-    Run("dotnet", $"pack tools/CoolAmqp.Cli/CoolAmqp.Cli.csproj -c {configuration} -o \"{output}\""); // the coolamqp dotnet tool
+    var ci = HasArgument("ci") || EnvironmentVariable("CI") == "true" ? " -p:ContinuousIntegrationBuild=true" : "";
+    var projects = new List<string> { "runtime/CoolAmqp.csproj", "tools/CoolAmqp.Cli/CoolAmqp.Cli.csproj" };
+    var hosting = "extensions/CoolAmqp.Extensions.Hosting/CoolAmqp.Extensions.Hosting.csproj";
+    if (FileExists(hosting)) projects.Add(hosting);
+    // Cleaned first: a property such as ContinuousIntegrationBuild does not invalidate an earlier build.
+    foreach (var project in projects) Run("dotnet", $"clean {project} -c {configuration} -v q");
+    foreach (var project in projects) Run("dotnet", $"pack {project} -c {configuration} -o \"{output}\"{ci}");
+
+    // A project that is not packable packs to nothing without an error: check that each one gave its two files.
+    foreach (var project in projects)
+    {
+        var id = System.IO.Path.GetFileNameWithoutExtension(project);
+        foreach (var extension in new[] { "nupkg", "snupkg" })
+        {
+            var made = System.IO.Directory.GetFiles(output.FullPath, $"{id}.*.{extension}")
+                .Any(f => Regex.IsMatch(System.IO.Path.GetFileName(f), $@"^{Regex.Escape(id)}\.[0-9]"));
+            if (!made) throw new Exception($"dotnet pack {project} made no .{extension}");
+        }
+    }
 });
 
 RunTarget(target);
