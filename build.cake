@@ -181,7 +181,9 @@ Task("Test").IsDependentOn("Build").Does(() =>
         var env = StartBrokerAndCluster(withTls: true);
         try
         {
-            Run("dotnet", $"test \"{solution}\" -c {configuration} --no-build --logger trx --results-directory \"{results}\"", env);
+            // One test assembly at a time (-m:1): several of them turn the shared broker's memory alarm on or stop cluster
+            // nodes, which would fail another assembly's publishes if they ran side by side.
+            Run("dotnet", $"test \"{solution}\" -c {configuration} --no-build -m:1 --logger trx --results-directory \"{results}\"", env);
         }
         catch (Exception e)
         {
@@ -267,17 +269,20 @@ Task("Fuzz").Does(() =>
     Run("bash", $"\"{root.CombineWithFilePath("tools/fuzz.sh")}\" {Argument("seconds", "600")}");
 });
 
-// NuGet packages into artifacts/packages: the library, the coolamqp dotnet tool and, once it exists, the hosting
-// extensions, each with its .snupkg. The generator ships inside nothing: it only builds the library. --ci (or CI=true)
+// NuGet packages into artifacts/packages: the library, the hosting extensions and the coolamqp dotnet tool,
+// each with its .snupkg. The generator ships inside nothing: it only builds the library. --ci (or CI=true)
 // makes the build deterministic (ContinuousIntegrationBuild: /_/ source paths).
 Task("Pack").Does(() =>
 {
     var output = artifacts.Combine("packages");
     CleanDirectory(output);
     var ci = HasArgument("ci") || EnvironmentVariable("CI") == "true" ? " -p:ContinuousIntegrationBuild=true" : "";
-    var projects = new List<string> { "runtime/CoolAmqp.csproj", "tools/CoolAmqp.Cli/CoolAmqp.Cli.csproj" };
-    var hosting = "extensions/CoolAmqp.Extensions.Hosting/CoolAmqp.Extensions.Hosting.csproj";
-    if (FileExists(hosting)) projects.Add(hosting);
+    var projects = new[]
+    {
+        "runtime/CoolAmqp.csproj",
+        "extensions/CoolAmqp.Extensions.Hosting/CoolAmqp.Extensions.Hosting.csproj",
+        "tools/CoolAmqp.Cli/CoolAmqp.Cli.csproj",
+    };
     // Cleaned first: a property such as ContinuousIntegrationBuild does not invalidate an earlier build.
     foreach (var project in projects) Run("dotnet", $"clean {project} -c {configuration} -v q");
     foreach (var project in projects) Run("dotnet", $"pack {project} -c {configuration} -o \"{output}\"{ci}");
