@@ -1,4 +1,6 @@
-namespace System;
+using System;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>Array members newer than netstandard2.0.</summary>
 internal static class ArrayCompat

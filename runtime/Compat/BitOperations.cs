@@ -1,4 +1,7 @@
-namespace System.Numerics;
+using System;
+using System.Numerics;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>The two <c>BitOperations</c> members the runtime uses (in-box since .NET Core 3), in portable code.</summary>
 internal static class BitOperations

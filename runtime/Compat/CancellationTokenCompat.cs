@@ -1,4 +1,7 @@
-namespace System.Threading;
+using System;
+using System.Threading;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>.NET Core 3's <c>CancellationToken.UnsafeRegister</c>: netstandard2.0 has only the registration that
 /// flows the execution context, which is what this falls back to (a small cost, no change in behaviour here).</summary>

@@ -1,7 +1,9 @@
+using System;
+using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace System.Net;
+namespace CoolAmqp.Compat;
 
 /// <summary>.NET 6's cancellable <c>Dns.GetHostAddressesAsync</c>: the lookup cannot be cancelled here, the wait can.</summary>
 internal static class DnsCompat

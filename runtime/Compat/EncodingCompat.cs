@@ -1,6 +1,8 @@
+using System;
 using System.Buffers;
+using System.Text;
 
-namespace System.Text;
+namespace CoolAmqp.Compat;
 
 /// <summary>The span members .NET Core 2.1 added to <see cref="Encoding"/>, over the array ones (netstandard2.0 has
 /// only those and pointer overloads, and the runtime compiles without unsafe code).</summary>

@@ -1,8 +1,10 @@
 global using UInt128 = System.Numerics.BigInteger;
 
+using System;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
-namespace System;
+namespace CoolAmqp.Compat;
 
 // UInt128 (.NET 7) is used only to hold a decimal's 96-bit mantissa while trailing zeros are shed: BigInteger has the
 // operators that code needs, so on netstandard2.0 the name stands for it (the alias above).
@@ -50,14 +52,14 @@ internal static class NumericCompat
     private static int SingleToInt32Bits(float value)
     {
         Span<byte> bytes = stackalloc byte[4];
-        Runtime.InteropServices.MemoryMarshal.Write(bytes, ref value);
-        return Runtime.InteropServices.MemoryMarshal.Read<int>(bytes);
+        MemoryMarshal.Write(bytes, ref value);
+        return MemoryMarshal.Read<int>(bytes);
     }
 
     private static float Int32BitsToSingle(int value)
     {
         Span<byte> bytes = stackalloc byte[4];
-        Runtime.InteropServices.MemoryMarshal.Write(bytes, ref value);
-        return Runtime.InteropServices.MemoryMarshal.Read<float>(bytes);
+        MemoryMarshal.Write(bytes, ref value);
+        return MemoryMarshal.Read<float>(bytes);
     }
 }

@@ -1,4 +1,6 @@
-namespace System;
+using System;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>.NET 6's <c>Random.Shared</c> (one instance per thread here) and .NET 8's <c>Shuffle</c>.</summary>
 internal static class RandomCompat

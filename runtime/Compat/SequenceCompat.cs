@@ -1,4 +1,7 @@
-namespace System.Buffers;
+using System;
+using System.Buffers;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>.NET Core 3's <c>ReadOnlySequence&lt;T&gt;.FirstSpan</c>.</summary>
 internal static class SequenceCompat

@@ -1,9 +1,11 @@
+using System;
 using System.Buffers;
+using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace System.IO;
+namespace CoolAmqp.Compat;
 
 /// <summary>The span and memory members .NET Core 2.1 added to <see cref="Stream"/>, as extensions over the array
 /// ones (no copy when the memory is array-backed, as the runtime's buffers are).</summary>

@@ -1,6 +1,8 @@
+using System;
 using System.Globalization;
+using System.Text;
 
-namespace System;
+namespace CoolAmqp.Compat;
 
 /// <summary>The string members newer than netstandard2.0 that the runtime calls, as extension members.</summary>
 internal static class StringCompat
@@ -41,16 +43,16 @@ internal static class StringCompat
             string.Concat(str0.ToString(), str1.ToString(), str2.ToString());
     }
 
-    extension(Text.StringBuilder builder)
+    extension(StringBuilder builder)
     {
-        public Text.StringBuilder Append(IFormatProvider? provider, FormattableString text) => builder.Append(text.ToString(provider));
+        public StringBuilder Append(IFormatProvider? provider, FormattableString text) => builder.Append(text.ToString(provider));
     }
 
     extension(Convert)
     {
         public static string ToHexString(ReadOnlySpan<byte> bytes)
         {
-            var builder = new Text.StringBuilder(bytes.Length * 2);
+            var builder = new StringBuilder(bytes.Length * 2);
             foreach (byte b in bytes)
             {
                 builder.Append(b.ToString("X2", CultureInfo.InvariantCulture));

@@ -1,4 +1,8 @@
-namespace System.Threading.Tasks;
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>.NET 6's <c>Task.WaitAsync</c> and .NET Core 2's <c>IsCompletedSuccessfully</c> for netstandard2.0:
 /// the wait races the task against a delay and the token, and the task goes on when the wait gives up, as on .NET 6.</summary>

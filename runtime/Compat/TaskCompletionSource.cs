@@ -1,6 +1,9 @@
+using System;
 using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
 
-namespace System.Threading.Tasks;
+namespace CoolAmqp.Compat;
 
 /// <summary>netstandard2.0 has only the generic <c>TaskCompletionSource&lt;T&gt;</c>: this is .NET 5's non-generic one
 /// over it, with the members the runtime calls, so call sites read the same on every target.</summary>

@@ -1,4 +1,7 @@
-namespace System.Threading;
+using System;
+using System.Threading;
+
+namespace CoolAmqp.Compat;
 
 /// <summary>netstandard2.0 lacks .NET Core 3's <c>IThreadPoolWorkItem</c>: the same shape, queued through a cached
 /// delegate (one boxing-free callback per item; the item is the state).</summary>

@@ -1,6 +1,7 @@
+using System;
 using System.Runtime.CompilerServices;
 
-namespace System;
+namespace CoolAmqp.Compat;
 
 /// <summary>The argument guards .NET 6–8 added, as static extension members so call sites read the same on every
 /// target. Only the argument types the runtime passes.</summary>

@@ -1,6 +1,7 @@
+using System;
 using System.Diagnostics;
 
-namespace System;
+namespace CoolAmqp.Compat;
 
 /// <summary>The clock members newer than netstandard2.0, as static extension members.</summary>
 internal static class TimeCompat
