@@ -917,6 +917,18 @@ public sealed partial class Consumer : IChannelHandler
         _ = CancelCoreAsync(CancelCause.Broker, null);
     }
 
+    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
+    {
+    }
+
+    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
     {
         bool wasOnline;

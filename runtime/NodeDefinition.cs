@@ -675,7 +675,8 @@ public sealed class NodeDefinition : IEquatable<NodeDefinition>
             parts.Host = host;
         }
 
-        if (!string.IsNullOrEmpty(port))
+        // A pattern, not string.IsNullOrEmpty: netstandard2.0's has no nullability annotation.
+        if (port is { Length: > 0 })
         {
             if (!IsDigits(port)
                 || !int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int value)

@@ -236,6 +236,24 @@ internal sealed partial class Publisher : IChannelHandler
         }
     }
 
+    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
+    {
+    }
+
+    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
+
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
+    {
+    }
+
+    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+    {
+    }
+
+    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
+    {
+    }
+
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
     {
         _channel.Closed(channel);

@@ -81,6 +81,36 @@ public sealed class Transaction : IAsyncDisposable, IChannelHandler
 
     private AmqpChannel Channel => Volatile.Read(ref _channel) ?? throw new ObjectDisposedException(nameof(Transaction));
 
+    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
+    {
+    }
+
+    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
+
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
+    {
+    }
+
+    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+    {
+    }
+
+    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
+    {
+    }
+
+    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
+    {
+    }
+
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
     {
     }

@@ -29,5 +29,35 @@ internal sealed class RpcChannel : IChannelHandler
     /// <summary>The open channel, opening a new one if needed.</summary>
     public ValueTask<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken) => _channel.GetAsync(cancellationToken);
 
+    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
+    {
+    }
+
+    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
+
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
+    {
+    }
+
+    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+    {
+    }
+
+    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
+    {
+    }
+
+    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
+    {
+    }
+
+    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
+    {
+    }
+
     void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason) => _channel.Closed(channel);
 }

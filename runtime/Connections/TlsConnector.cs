@@ -16,7 +16,7 @@ namespace CoolAmqp.Connections;
 /// the server's certificate (recording what was wrong with it) and turns every failure into a
 /// <see cref="TlsHandshakeException"/> that says why.
 /// </summary>
-internal sealed class TlsConnector
+internal sealed partial class TlsConnector
 {
     private readonly TlsOptions _options;
     private readonly string _server;
@@ -45,12 +45,22 @@ internal sealed class TlsConnector
     /// <exception cref="TlsHandshakeException">The handshake failed, or did not finish in time.</exception>
     public SslStream Authenticate(NetworkStream network, CancellationToken cancellationToken)
     {
+#if NETSTANDARD2_0
+        ClientSetup setup = BuildSetup();
+        var recorder = new FirstBytesStream(network);
+        var ssl = new SslStream(recorder, leaveInnerStreamOpen: false, ValidateWithCustomTrust, setup.SelectClientCertificate);
+        try
+        {
+            ssl.AuthenticateAsClient(_serverName, setup.ClientCertificates, _options.EnabledProtocols,
+                _options.CheckCertificateRevocation);
+#else
         SslClientAuthenticationOptions authentication = BuildOptions();
         var recorder = new FirstBytesStream(network);
         var ssl = new SslStream(recorder, leaveInnerStreamOpen: false);
         try
         {
             ssl.AuthenticateAsClient(authentication);
+#endif
             recorder.StopRecording();
             return ssl;
         }
@@ -76,6 +86,7 @@ internal sealed class TlsConnector
     public TlsHandshakeException? RefusalAfterHandshake(Exception error) =>
         IsCertificateAlert(error) ? ClientCertificateRefused(error) : null;
 
+#if !NETSTANDARD2_0
     private SslClientAuthenticationOptions BuildOptions()
     {
         var policy = new X509ChainPolicy
@@ -147,6 +158,7 @@ internal sealed class TlsConnector
 
         return null;
     }
+#endif
 
     private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
@@ -309,7 +321,12 @@ internal sealed class TlsConnector
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
+#if NETSTANDARD2_0
+        // netstandard2.0's Stream has no span members: SslStream calls the array ones, which end up here alike.
+        public int Read(Span<byte> buffer)
+#else
         public override int Read(Span<byte> buffer)
+#endif
         {
             int read = _inner.Read(buffer);
             if (_recording && _count < _first.Length && read > 0)
@@ -322,6 +339,17 @@ internal sealed class TlsConnector
             return read;
         }
 
+#if NETSTANDARD2_0
+        public override System.Threading.Tasks.Task<int> ReadAsync(byte[] buffer, int offset, int count,
+            CancellationToken cancellationToken) =>
+            _inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override System.Threading.Tasks.Task WriteAsync(byte[] buffer, int offset, int count,
+            CancellationToken cancellationToken) =>
+            _inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
+#else
         public override System.Threading.Tasks.ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             // Asynchronous reads happen only after the handshake (the handshake is synchronous): nothing to record.
@@ -334,6 +362,7 @@ internal sealed class TlsConnector
         public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
 
         public override void Write(ReadOnlySpan<byte> buffer) => _inner.Write(buffer);
+#endif
 
         public override void Flush() => _inner.Flush();
 
