@@ -61,8 +61,39 @@ internal sealed class ConnectionHarness
         }
     }
 
+    /// <summary>Ignores everything (the harness only writes).</summary>
     private sealed class NoHandler : IChannelHandler
     {
+        public void OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
+        {
+        }
+
+        public void OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
+
+        public void OnDeliveriesFlushed(AmqpChannel channel)
+        {
+        }
+
+        public void OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
+        {
+        }
+
+        public void OnReturn(AmqpChannel channel, ReturnedMessage returned)
+        {
+        }
+
+        public void OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
+        {
+        }
+
+        public void OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
+        {
+        }
+
+        public void OnBrokerCancel(AmqpChannel channel, string consumerTag)
+        {
+        }
+
         public void OnClosed(AmqpChannel channel, Exception? reason)
         {
         }
