@@ -16,6 +16,7 @@ var artifacts = root.Combine("artifacts");
 var solution = root.CombineWithFilePath("CoolAmqp.sln");
 var brokerScript = root.CombineWithFilePath("tools/broker.sh");
 var referenceSpecScript = root.CombineWithFilePath("tools/reference-spec.sh");
+var monoScript = root.CombineWithFilePath("tools/mono.sh");
 var startedBroker = false;
 var startedCluster = false;
 var startedTls = false;
@@ -175,6 +176,8 @@ Task("Test").IsDependentOn("Build").Does(() =>
     CleanDirectory(results);
     // The generator tests compare our spec with RabbitMQ's as Debian ships it (amqp-specs); installed when missing.
     Run("bash", $"\"{referenceSpecScript}\"");
+    // The package tests run the netstandard2.0 build under Mono (tools/CoolAmqp.MonoSample); installed when missing.
+    Run("bash", $"\"{monoScript}\"");
     Exception failure = null;
     try
     {
