@@ -17,6 +17,7 @@ var solution = root.CombineWithFilePath("CoolAmqp.sln");
 var brokerScript = root.CombineWithFilePath("tools/broker.sh");
 var referenceSpecScript = root.CombineWithFilePath("tools/reference-spec.sh");
 var monoScript = root.CombineWithFilePath("tools/mono.sh");
+var nativeAotScript = root.CombineWithFilePath("tools/native-aot.sh");
 var startedBroker = false;
 var startedCluster = false;
 var startedTls = false;
@@ -178,6 +179,8 @@ Task("Test").IsDependentOn("Build").Does(() =>
     Run("bash", $"\"{referenceSpecScript}\"");
     // The package tests run the netstandard2.0 build under Mono (tools/CoolAmqp.MonoSample); installed when missing.
     Run("bash", $"\"{monoScript}\"");
+    // The package tests publish a Native AOT sample: clang and zlib1g-dev, installed when missing.
+    Run("bash", $"\"{nativeAotScript}\"");
     Exception failure = null;
     try
     {
