@@ -56,7 +56,8 @@ internal sealed class FrameWriter
     private long _lastAppend;
 
     /// <param name="highWaterBytes">Bytes appended but not yet sent above which publishers wait.</param>
-    /// <param name="onFault">Called once, from the writer loop, when writing to the socket fails.</param>
+    /// <param name="onFault">Called when writing to the socket fails (writer loop or an inline send), before this
+    /// writer refuses frames and fails its waiters: the owner leaves its open state, then fails the writer.</param>
     /// <param name="observer">Sees every appended frame (frame tracing); null when nobody traces.</param>
     public FrameWriter(long highWaterBytes, Action<Exception> onFault, IOutboundFrameObserver? observer)
     {
@@ -387,12 +388,16 @@ internal sealed class FrameWriter
         ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
             or InvalidOperationException or NotSupportedException;
 
-    /// <summary>Writing to the socket failed (writer thread or an inline sender): stop accepting frames and break
-    /// the connection.</summary>
+    /// <summary>Writing to the socket failed (writer thread or an inline sender): break the connection, then stop
+    /// accepting frames.</summary>
+    /// <remarks>In that order: the owner leaves the open state before it fails this writer, so a publish woken by the
+    /// fault already sees a connection that is not open and waits for the next one instead of failing. (Failing first
+    /// let a woken waiter race the state change.) The owner's break fails the writer itself; the call here is for an
+    /// owner that defers its break.</remarks>
     private void OnWriteFailed(Exception ex)
     {
-        Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
         _onFault(ex);
+        Fail(new ConnectionDeadException("Writing to the broker failed: " + ex.Message, ex));
     }
 
     private void FlushLocked()
