@@ -11,7 +11,7 @@ namespace CoolAmqp;
 /// A channel in transaction mode (tx.select): publishes through it take effect together on
 /// <see cref="CommitAsync"/>, or not at all on <see cref="RollbackAsync"/>. Use from one thread at a time.
 /// </summary>
-public sealed class Transaction : IAsyncDisposable, IChannelHandler
+public sealed class Transaction : IAsyncDisposable
 {
     private AmqpChannel? _channel;
 
@@ -22,7 +22,7 @@ public sealed class Transaction : IAsyncDisposable, IChannelHandler
     internal static async Task<Transaction> BeginAsync(AmqpConnection connection, CancellationToken cancellationToken)
     {
         var transaction = new Transaction();
-        AmqpChannel channel = await connection.OpenChannelAsync(transaction, cancellationToken).ConfigureAwait(false);
+        AmqpChannel channel = await connection.OpenChannelAsync(SilentChannelHandler.Instance, cancellationToken).ConfigureAwait(false);
         try
         {
             await channel.CallAsync(new TxSelect(), TxSelectOk.CommandIdValue, 0, cancellationToken).ConfigureAwait(false);
@@ -80,40 +80,6 @@ public sealed class Transaction : IAsyncDisposable, IChannelHandler
     }
 
     private AmqpChannel Channel => Volatile.Read(ref _channel) ?? throw new ObjectDisposedException(nameof(Transaction));
-
-    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
-    {
-    }
-
-    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
-
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
-    {
-    }
-
-    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
-    {
-    }
-
-    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
-    {
-    }
-
-    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
-    {
-    }
-
-    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
-    {
-    }
-
-    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
-    {
-    }
-
-    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason)
-    {
-    }
 
     private struct NoHook : IPublishHook
     {

@@ -28,7 +28,7 @@ internal sealed class ConnectionHarness
         }, NullLogger.Instance);
         Connection.Writer.FrameMax = 131072;
         Connection.Writer.Start(Stream.Null, "bench writer");
-        Channel = new AmqpChannel(Connection, 1, new NoHandler());
+        Channel = new AmqpChannel(Connection, 1, SilentChannelHandler.Instance);
         Task open = Channel.OpenAsync(CancellationToken.None);
         // channel.open is now pending (or about to be): answer it as the broker would.
         for (int attempt = 0; ; attempt++)
@@ -58,44 +58,6 @@ internal sealed class ConnectionHarness
         while (Connection.Writer.BufferedBytes != 0)
         {
             spin.SpinOnce(sleep1Threshold: -1);
-        }
-    }
-
-    /// <summary>Ignores everything (the harness only writes).</summary>
-    private sealed class NoHandler : IChannelHandler
-    {
-        public void OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
-        {
-        }
-
-        public void OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
-
-        public void OnDeliveriesFlushed(AmqpChannel channel)
-        {
-        }
-
-        public void OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
-        {
-        }
-
-        public void OnReturn(AmqpChannel channel, ReturnedMessage returned)
-        {
-        }
-
-        public void OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
-        {
-        }
-
-        public void OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
-        {
-        }
-
-        public void OnBrokerCancel(AmqpChannel channel, string consumerTag)
-        {
-        }
-
-        public void OnClosed(AmqpChannel channel, Exception? reason)
-        {
         }
     }
 }

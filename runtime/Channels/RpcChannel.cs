@@ -11,11 +11,12 @@ namespace CoolAmqp.Channels;
 /// and replaced after a channel error, so that one failed operation (reported to its caller as an
 /// <see cref="AmqpException"/>) does not break the ones after it.
 /// </summary>
-internal sealed class RpcChannel : IChannelHandler
+internal sealed class RpcChannel
 {
     private readonly ReopeningChannel _channel;
 
-    public RpcChannel(AmqpConnection connection) => _channel = new ReopeningChannel(connection, this);
+    public RpcChannel(AmqpConnection connection) =>
+        _channel = new ReopeningChannel(connection, new SilentChannelHandler(OnClosed));
 
     /// <summary>Sends a synchronous method on the (re)opened channel and waits for its response.</summary>
     public async Task<RpcResponse> CallAsync<T>(T method, uint expected, uint alternative,
@@ -29,35 +30,6 @@ internal sealed class RpcChannel : IChannelHandler
     /// <summary>The open channel, opening a new one if needed.</summary>
     public ValueTask<AmqpChannel> GetChannelAsync(CancellationToken cancellationToken) => _channel.GetAsync(cancellationToken);
 
-    void IChannelHandler.OnDelivery(AmqpChannel channel, in InboundDelivery delivery)
-    {
-    }
-
-    void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
-
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
-    {
-    }
-
-    void IChannelHandler.OnDeliveryRefused(AmqpChannel channel, RefusedDelivery refused)
-    {
-    }
-
-    void IChannelHandler.OnReturn(AmqpChannel channel, ReturnedMessage returned)
-    {
-    }
-
-    void IChannelHandler.OnAck(AmqpChannel channel, ulong deliveryTag, bool multiple)
-    {
-    }
-
-    void IChannelHandler.OnNack(AmqpChannel channel, ulong deliveryTag, bool multiple)
-    {
-    }
-
-    void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
-    {
-    }
-
-    void IChannelHandler.OnClosed(AmqpChannel channel, Exception? reason) => _channel.Closed(channel);
+    // A channel error closed it: the next call opens a new one.
+    private void OnClosed(AmqpChannel channel) => _channel.Closed(channel);
 }

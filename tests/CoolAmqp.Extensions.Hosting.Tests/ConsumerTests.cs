@@ -39,6 +39,16 @@ public class ConsumerTests
     private static ValueTask PublishAsync(IHost host, string queue, string body) =>
         host.Services.GetRequiredService<Cluster>().PublishAsync(new Message(Encoding.UTF8.GetBytes(body)), routingKey: queue, confirm: true);
 
+    /// <summary>The consumer declares its queue, not durable: the test deletes it after.</summary>
+    private static void Declared(CoolAmqpConsumerOptions options)
+    {
+        options.DeclareQueue = true;
+        options.Durable = false;
+    }
+
+    private static Task<bool> CountsBecomeAsync(string queue, (long Ready, long Unacked) counts) =>
+        Broker.EventuallyAsync(async () => await Broker.CountsAsync(queue) == counts, TimeSpan.FromSeconds(10));
+
     private static async Task DeleteAsync(params string[] queues)
     {
         await using Cluster setup = await Broker.StartAsync();
@@ -52,11 +62,7 @@ public class ConsumerTests
     public async Task A_handler_gets_each_message_in_a_scope_of_its_own_and_each_is_acknowledged()
     {
         string queue = Broker.Unique("scoped");
-        using IHost host = Build(s => s.AddCoolAmqpConsumer<RecordingHandler>(queue, o =>
-        {
-            o.DeclareQueue = true;
-            o.Durable = false;
-        }));
+        using IHost host = Build(s => s.AddCoolAmqpConsumer<RecordingHandler>(queue, Declared));
         await host.StartAsync();
         try
         {
@@ -73,8 +79,7 @@ public class ConsumerTests
                 Assert.That(deliveries.All.Select(s => s.ScopedId).Distinct().Count(), Is.EqualTo(3), "a new scope per message");
                 Assert.That(deliveries.All.All(s => s.ScopeIsConsistent), Is.True, "the handler's scoped service is its scope's");
             });
-            Assert.That(await Broker.EventuallyAsync(async () => await Broker.CountsAsync(queue) == (0, 0), TimeSpan.FromSeconds(10)),
-                Is.True, "every message was acknowledged");
+            Assert.That(await CountsBecomeAsync(queue, (0, 0)), Is.True, "every message was acknowledged");
         }
         finally
         {
@@ -104,8 +109,7 @@ public class ConsumerTests
             await PublishAsync(host, queue, "poison");
 
             Assert.That(await host.Services.GetRequiredService<Deliveries>().CountReachesAsync(1), Is.True);
-            Assert.That(await Broker.EventuallyAsync(async () => await Broker.CountsAsync(deadLetters) == (1, 0), TimeSpan.FromSeconds(10)),
-                Is.True, "dead-lettered");
+            Assert.That(await CountsBecomeAsync(deadLetters, (1, 0)), Is.True, "dead-lettered");
             Assert.That(await Broker.CountsAsync(queue), Is.EqualTo((0L, 0L)), "not requeued, not left unacknowledged");
             await Task.Delay(300);
             Assert.That(host.Services.GetRequiredService<Deliveries>().All, Has.Count.EqualTo(1), "delivered once, not again");
@@ -123,8 +127,7 @@ public class ConsumerTests
         string queue = Broker.Unique("requeue");
         using IHost host = Build(s => s.AddCoolAmqpConsumer<FailOnceHandler>(queue, o =>
         {
-            o.DeclareQueue = true;
-            o.Durable = false;
+            Declared(o);
             o.OnHandlerError = HandlerErrorAction.Requeue;
         }));
         await host.StartAsync();
@@ -135,8 +138,7 @@ public class ConsumerTests
             var deliveries = host.Services.GetRequiredService<Deliveries>();
             Assert.That(await deliveries.CountReachesAsync(2), Is.True);
             Assert.That(deliveries.All.Select(s => s.Redelivered), Is.EqualTo(new[] { false, true }));
-            Assert.That(await Broker.EventuallyAsync(async () => await Broker.CountsAsync(queue) == (0, 0), TimeSpan.FromSeconds(10)),
-                Is.True, "acknowledged the second time");
+            Assert.That(await CountsBecomeAsync(queue, (0, 0)), Is.True, "acknowledged the second time");
         }
         finally
         {
@@ -150,11 +152,7 @@ public class ConsumerTests
     {
         string queue = Broker.Unique("stop");
         var gate = new Gate();
-        using IHost host = Build(s => s.AddCoolAmqpConsumer<WaitingHandler>(queue, o =>
-        {
-            o.DeclareQueue = true;
-            o.Durable = false;
-        }), gate);
+        using IHost host = Build(s => s.AddCoolAmqpConsumer<WaitingHandler>(queue, Declared), gate);
         await host.StartAsync();
         try
         {
@@ -166,8 +164,7 @@ public class ConsumerTests
 
             Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "well within the host's 10 s shutdown timeout");
             Assert.That(gate.Cancelled.Task.IsCompleted, Is.True, "the handler's token fired");
-            Assert.That(await Broker.EventuallyAsync(async () => await Broker.CountsAsync(queue) == (1, 0), TimeSpan.FromSeconds(10)),
-                Is.True, "the message is back in the queue, ready");
+            Assert.That(await CountsBecomeAsync(queue, (1, 0)), Is.True, "the message is back in the queue, ready");
         }
         finally
         {
@@ -181,11 +178,7 @@ public class ConsumerTests
     {
         string queue = Broker.Unique("drain");
         var gate = new Gate { FinishWhenCancelled = true };
-        using IHost host = Build(s => s.AddCoolAmqpConsumer<WaitingHandler>(queue, o =>
-        {
-            o.DeclareQueue = true;
-            o.Durable = false;
-        }), gate);
+        using IHost host = Build(s => s.AddCoolAmqpConsumer<WaitingHandler>(queue, Declared), gate);
         await host.StartAsync();
         try
         {
@@ -196,8 +189,7 @@ public class ConsumerTests
 
             Assert.That(gate.Cancelled.Task.IsCompleted, Is.True);
             // The consumer is cancelled only after its handlers are done, so the ack went out on the open channel.
-            Assert.That(await Broker.EventuallyAsync(async () => await Broker.CountsAsync(queue) == (0, 0), TimeSpan.FromSeconds(10)),
-                Is.True, "acknowledged, not requeued");
+            Assert.That(await CountsBecomeAsync(queue, (0, 0)), Is.True, "acknowledged, not requeued");
         }
         finally
         {
