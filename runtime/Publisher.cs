@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
@@ -79,7 +80,10 @@ internal sealed partial class Publisher : IChannelHandler
     /// outbound buffer), then appends it.</summary>
     /// <returns>The publish's completion (queued, or confirmed in confirm mode), not awaited here: the caller keeps
     /// publishes in order up to the append only.</returns>
-    public async Task<ValueTask> AppendAsync(Message message, string exchange, string routingKey, bool mandatory,
+#if NET // netstandard2.0 has no pooling builder (nor a method-level AsyncMethodBuilder)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
+    public async ValueTask<ValueTask> AppendAsync(Message message, string exchange, string routingKey, bool mandatory,
         CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
@@ -122,6 +126,9 @@ internal sealed partial class Publisher : IChannelHandler
     }
 
     /// <summary>The open channel, once flow is on, the broker does not block publishing and the outbound buffer has room.</summary>
+#if NET // netstandard2.0 has no pooling builder (nor a method-level AsyncMethodBuilder)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+#endif
     private async ValueTask<AmqpChannel> WaitUntilWritableAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -10,7 +10,9 @@ namespace CoolAmqp.Channels;
 /// </summary>
 internal static class DeliveryBufferPool
 {
-    private const int SmallMax = 8 * 1024;
+    /// <summary>Up to this size buffers come from a pool of 1,024 per size; above it, records own theirs (see
+    /// <see cref="DeliveryRecord.PrepareBuffer"/>).</summary>
+    public const int SmallMax = 8 * 1024;
     private const int LargeMax = 256 * 1024;
 
     // At most 1,024 arrays of each size up to 8 KiB (8 MiB for the largest size) ...

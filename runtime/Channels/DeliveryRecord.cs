@@ -40,6 +40,9 @@ internal sealed class DeliveryRecord
     private int _propertiesLength;
     private int _bodyLength;
 
+    private const int OwnedGranularity = 4096;
+    private const int MaxOwnedLength = int.MaxValue - OwnedGranularity;
+
     internal DeliveryRecord(DeliveryRecordPool pool) => Pool = pool;
 
     /// <summary>Where the record came from and goes back to. Changes only while the record is free (a spare
@@ -85,6 +88,21 @@ internal sealed class DeliveryRecord
         }
 
         ReturnBuffer();
+        if (bufferPool is null && size > DeliveryBufferPool.SmallMax && size <= MaxOwnedLength)
+        {
+            // A large buffer the record keeps is its own, sized to the delivery (rounded up to 4 KiB) rather than a
+            // pool's power of two: a prefetch window of 64 KiB bodies then fits the budget (at 128 KiB each it did not,
+            // and the deliveries past the budget rented and dropped a fresh array each).
+            int length = (size + OwnedGranularity - 1) & ~(OwnedGranularity - 1);
+            if (Pool.TryRetain(length))
+            {
+                _buffer = new byte[length];
+                _bufferPool = null;
+                _retained = true;
+                return _buffer;
+            }
+        }
+
         bufferPool ??= DeliveryBufferPool.For(size);
         _buffer = bufferPool.Rent(size);
         _bufferPool = bufferPool;

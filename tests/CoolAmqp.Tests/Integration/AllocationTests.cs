@@ -24,14 +24,15 @@ public class AllocationTests
         return GC.GetTotalAllocatedBytes(precise: true) - before;
     }
 
-    [Test]
-    public async Task Plain_publishes_allocate_nothing_per_message()
+    [TestCase(1000)]
+    [TestCase(64 * 1024)]
+    public async Task Plain_publishes_allocate_nothing_per_message(int size)
     {
         await using Cluster cluster = await Broker.StartAsync();
         var queue = new Queue(Broker.Unique("alloc-plain"), exclusive: true, arguments: new CoolAmqp.Framing.FieldTable { { "x-max-length", 10 } });
         await cluster.DeclareAsync(queue);
         // Big enough that the warm-up runs past the writer's high-water mark, so its segment pool is full.
-        var message = new Message(new byte[1000], new MessageProperties { ContentType = "application/octet-stream", DeliveryMode = 2 });
+        var message = new Message(new byte[size], new MessageProperties { ContentType = "application/octet-stream", DeliveryMode = 2 });
         string routingKey = queue.Name;
 
         long allocated = await MeasureAsync(async () =>
@@ -47,13 +48,14 @@ public class AllocationTests
         Assert.That((double)allocated / Count, Is.LessThan(8), "bytes per publish");
     }
 
-    [Test]
-    public async Task Confirmed_publishes_allocate_nothing_per_message()
+    [TestCase(100)]
+    [TestCase(64 * 1024)]
+    public async Task Confirmed_publishes_allocate_nothing_per_message(int size)
     {
         await using Cluster cluster = await Broker.StartAsync();
         var queue = new Queue(Broker.Unique("alloc-confirm"), exclusive: true, arguments: new CoolAmqp.Framing.FieldTable { { "x-max-length", 10 } });
         await cluster.DeclareAsync(queue);
-        var message = new Message(new byte[100]);
+        var message = new Message(new byte[size]);
         string routingKey = queue.Name;
         var window = new ValueTask[64];
 

@@ -326,15 +326,17 @@ public class DeliveryConsumeTests : SharedClusterFixture
         await consumer.CancelAsync();
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
+    // 64 KiB with a prefetch of 1,000: a window of 64 MB of bodies, more than a channel's default record budget
+    // if each took a power-of-two buffer (128 KiB).
+    [TestCase(true, 100, 20_000)]
+    [TestCase(false, 100, 20_000)]
+    [TestCase(true, 64 * 1024, 6_000)]
+    [TestCase(false, 64 * 1024, 6_000)]
     [NonParallelizable]
-    public async Task Consuming_allocates_nothing_per_message(bool noAck)
+    public async Task Consuming_allocates_nothing_per_message(bool noAck, int size, int count)
     {
-        const int count = 20_000;
-        const int size = 100;
         const int Batch = 1000;
-        Queue queue = NewQueue(noAck ? "delivery-alloc-noack" : "delivery-alloc-ack");
+        Queue queue = NewQueue((noAck ? "delivery-alloc-noack-" : "delivery-alloc-ack-") + size);
         int received = 0;
         int target = int.MaxValue;
         int wrong = 0;
