@@ -330,8 +330,8 @@ public class DeliveryConsumeTests : SharedClusterFixture
     // if each took a power-of-two buffer (128 KiB).
     [TestCase(true, 100, 20_000)]
     [TestCase(false, 100, 20_000)]
-    [TestCase(true, 64 * 1024, 6_000)]
-    [TestCase(false, 64 * 1024, 6_000)]
+    [TestCase(true, 64 * 1024, 20_000)]
+    [TestCase(false, 64 * 1024, 20_000)]
     [NonParallelizable]
     public async Task Consuming_allocates_nothing_per_message(bool noAck, int size, int count)
     {
@@ -407,7 +407,12 @@ public class DeliveryConsumeTests : SharedClusterFixture
 
         TestContext.Out.WriteLine($"{allocated} bytes for {count} deliveries published and consumed ({(double)allocated / count:F2} per message)");
         Assert.That(wrong, Is.Zero);
-        Assert.That((double)allocated / count, Is.LessThan(8), "bytes per message (publish and consume)");
+        // A backlog one deeper than any in the warm-up grows the pool by a record and its buffer (at 64 KiB, 68 KiB):
+        // growth, not a cost per message, so it is taken out (and printed above).
+        int grown = pool.Created + pool.Adopted - records;
+        long growth = grown * (long)(((size + 4095) & ~4095) + 512);
+        Assert.That(grown, Is.LessThanOrEqualTo(2), "the pool grew in the measured round: the warm-up did not reach the steady state");
+        Assert.That((double)(allocated - growth) / count, Is.LessThan(8), "bytes per message (publish and consume)");
         await consumer.CancelAsync();
     }
 }
