@@ -1,4 +1,5 @@
 using System;
+using System.Reflection;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
@@ -412,7 +413,11 @@ public class DeliveryConsumeTests : SharedClusterFixture
         int grown = pool.Created + pool.Adopted - records;
         long growth = grown * (long)(((size + 4095) & ~4095) + 512);
         Assert.That(grown, Is.LessThanOrEqualTo(2), "the pool grew in the measured round: the warm-up did not reach the steady state");
-        Assert.That((double)(allocated - growth) / count, Is.LessThan(8), "bytes per message (publish and consume)");
+        // On the netstandard2.0 asset a publish that waits for room in the outbound buffer allocates its state machines
+        // (no pooling builder there): about 5 B per 64 KiB publish, on the publishing side of this test.
+        bool waitsAllocate = size > 8 * 1024 && typeof(Cluster).Assembly
+            .GetCustomAttribute<System.Runtime.Versioning.TargetFrameworkAttribute>()!.FrameworkName.StartsWith(".NETStandard", StringComparison.Ordinal);
+        Assert.That((double)(allocated - growth) / count, Is.LessThan(waitsAllocate ? 16 : 8), "bytes per message (publish and consume)");
         await consumer.CancelAsync();
     }
 }
