@@ -15,13 +15,23 @@ public class AllocationTests
 
     // The measured loops resume with ConfigureAwait(false): a test runner's synchronization context allocates
     // per posted continuation, which is the runner's cost, not the library's.
+    // The least of three measured rounds counts: a cost per message shows in every round, while a one-off (a pooled
+    // buffer that a gen-2 collection trimmed from ArrayPool.Shared and the next rent makes again) shows in one.
     private static async Task<long> MeasureAsync(Func<Task> work)
     {
+        GC.Collect(); // any trim it triggers happens before the warm-up refills the pools
         await work().ConfigureAwait(false); // warm-up: pools, channels, JIT
-        GC.Collect();
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        await work().ConfigureAwait(false);
-        return GC.GetTotalAllocatedBytes(precise: true) - before;
+        long least = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            await work().ConfigureAwait(false);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            TestContext.Out.WriteLine($"round {round}: {allocated} bytes");
+            least = Math.Min(least, allocated);
+        }
+
+        return least;
     }
 
     [TestCase(1000)]
@@ -44,7 +54,7 @@ public class AllocationTests
 
             await cluster.PublishAsync(message, routingKey: routingKey, confirm: true).ConfigureAwait(false);
         });
-        TestContext.Out.WriteLine($"{allocated} bytes for {Count} publishes ({(double)allocated / Count:F2} per publish)");
+        TestContext.Out.WriteLine($"{allocated} bytes for {Count} publishes in the least round ({(double)allocated / Count:F2} per publish)");
         Assert.That((double)allocated / Count, Is.LessThan(8), "bytes per publish");
     }
 
@@ -78,7 +88,7 @@ public class AllocationTests
                 }
             }
         });
-        TestContext.Out.WriteLine($"{allocated} bytes for {Count} confirmed publishes ({(double)allocated / Count:F2} per publish)");
+        TestContext.Out.WriteLine($"{allocated} bytes for {Count} confirmed publishes in the least round ({(double)allocated / Count:F2} per publish)");
         Assert.That((double)allocated / Count, Is.LessThan(8), "bytes per publish");
     }
 }

@@ -215,9 +215,11 @@ public class SettlementTests : SharedClusterFixture
         var (consumer, ready, received) = Consume(queue, prefetch: count);
         await ready;
 
-        // Two rounds: the first warms up (JIT, the writer's segment pool, the tag window growing to the prefetch).
-        long allocated = 0;
-        for (int round = 0; round < 2; round++)
+        // Four rounds: the first warms up (JIT, the writer's segment pool, the tag window growing to the prefetch), and
+        // the least of the other three counts: a cost per settle shows in each, a one-off (a pooled buffer that a gen-2
+        // collection trimmed from ArrayPool.Shared, made again by the next rent) in one.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 4; round++)
         {
             for (int i = 0; i < count; i++)
             {
@@ -225,7 +227,6 @@ public class SettlementTests : SharedClusterFixture
             }
 
             List<ReceivedMessage> messages = Take(received, count);
-            GC.Collect();
             long before = GC.GetTotalAllocatedBytes(precise: true);
             for (int i = 0; i < count; i++)
             {
@@ -237,13 +238,19 @@ public class SettlementTests : SharedClusterFixture
                 }
             }
 
-            allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            long settled = GC.GetTotalAllocatedBytes(precise: true) - before;
+            TestContext.Out.WriteLine($"round {round}: {settled} bytes");
+            if (round > 0)
+            {
+                allocated = Math.Min(allocated, settled);
+            }
+
             Assert.That(await Broker.EventuallyAsync(async () => await CountsAsync(queue.Name) == (0, 0), TimeSpan.FromSeconds(10)), Is.True);
         }
 
-        TestContext.Out.WriteLine($"{allocated} bytes for {count} settles");
+        TestContext.Out.WriteLine($"{allocated} bytes for {count} settles in the least round");
         Assert.That((double)allocated / count, Is.LessThan(8), "bytes per settle");
-        await AssertChannelSurvivedAsync(queue, received, expectedTag: 2 * count + 1);
+        await AssertChannelSurvivedAsync(queue, received, expectedTag: 4 * count + 1);
         await consumer.CancelAsync();
     }
 
