@@ -87,7 +87,15 @@ public class StallTests : FaultTest
         await ReadExactlyAsync(peer, record);
         Assert.That(record[0], Is.EqualTo(0x16), "a TLS handshake record");
         await ReadExactlyAsync(peer, new byte[(record[3] << 8) | record[4]]);
-        await peer.SendAsync(new byte[] { 0x16, 0x03, 0x03, 0x00, 0x5A, 0x02, 0x00, 0x00, 0x56, 0x03, 0x03 }, SocketFlags.None, Deadline);
+        try
+        {
+            await peer.SendAsync(new byte[] { 0x16, 0x03, 0x03, 0x00, 0x5A, 0x02, 0x00, 0x00, 0x56, 0x03, 0x03 }, SocketFlags.None, Deadline);
+        }
+        catch (SocketException)
+        {
+            // A loaded machine took longer than the client's timeout to get here: it gave up (and closed) first, which
+            // is still a handshake that stalled; what it reported is checked below.
+        }
 
         Exception error = await FailureOf(start, 5, "StartAsync");
         TimeSpan took = clock.Elapsed;
