@@ -27,6 +27,10 @@ internal sealed class Measurement
     public TimeSpan Elapsed { get; private set; }
     public TimeSpan Cpu { get; private set; }
 
+    /// <summary>The interval's ends as <see cref="Stopwatch"/> timestamps (the end once stopped).</summary>
+    public long StartTimestamp => _startTimestamp;
+    public long EndTimestamp { get; private set; }
+
     /// <summary>False until an external client has reported its CPU time; always true for this process.</summary>
     public bool IsCpuKnown => !_external || _cpuKnown;
 
@@ -83,12 +87,17 @@ internal sealed class Measurement
     {
         if (_external)
         {
-            if (Interlocked.CompareExchange(ref _state, 2, 1) == 1) Elapsed = Stopwatch.GetElapsedTime(_startTimestamp, end);
+            if (Interlocked.CompareExchange(ref _state, 2, 1) == 1)
+            {
+                EndTimestamp = end;
+                Elapsed = Stopwatch.GetElapsedTime(_startTimestamp, end);
+            }
             return;
         }
         var cpu = ProcessCpu();
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         if (Interlocked.CompareExchange(ref _state, 2, 1) != 1) return;
+        EndTimestamp = end;
         Elapsed = Stopwatch.GetElapsedTime(_startTimestamp, end);
         Cpu = cpu - _startCpu;
         AllocatedBytes = allocated - _startAllocated;

@@ -12,7 +12,7 @@ namespace CoolAmqp.Bench;
 internal sealed record ClientSummary(string Name, string Status, string? Reason, string? Description);
 
 internal sealed record Metrics(double? MessagesPerSecond, double? CpuMicrosPerMessage, double? AllocatedBytesPerMessage,
-    double? P50Micros, double? P99Micros);
+    double? P50Micros, double? P99Micros, double? BrokerCpuMicrosPerMessage = null, double? CoresBusy = null);
 
 internal sealed record ClientCaseResult(string Client, int OkRuns, int FailedRuns, Metrics? Median);
 
@@ -61,7 +61,7 @@ internal sealed record BenchReport(
             var perClient = new List<ClientCaseResult>();
             foreach (var client in clients)
             {
-                List<double> rate = [], cpu = [], alloc = [], p50 = [], p99 = [];
+                List<double> rate = [], cpu = [], alloc = [], p50 = [], p99 = [], broker = [], busy = [];
                 int ok = 0, failed = 0;
                 foreach (var run in runs)
                 {
@@ -77,8 +77,11 @@ internal sealed record BenchReport(
                     if (run.AllocatedBytesPerMessage is { } allocated) alloc.Add(allocated);
                     if (run.P50Micros is { } a) p50.Add(a);
                     if (run.P99Micros is { } b) p99.Add(b);
+                    if (run.BrokerCpuMicrosPerMessage is { } c) broker.Add(c);
+                    if (run.CoresBusy is { } d) busy.Add(d);
                 }
-                var median = ok == 0 ? null : new Metrics(Stats.Median(rate), Stats.Median(cpu), Stats.Median(alloc), Stats.Median(p50), Stats.Median(p99));
+                var median = ok == 0 ? null : new Metrics(Stats.Median(rate), Stats.Median(cpu), Stats.Median(alloc), Stats.Median(p50), Stats.Median(p99),
+                    Stats.Median(broker), Stats.Median(busy));
                 perClient.Add(new ClientCaseResult(client, ok, failed, median));
             }
             // The first client (CoolAmqp unless --clients says otherwise) against every other measured in this invocation.
@@ -91,7 +94,7 @@ internal sealed record BenchReport(
                     ratios.Add(new ClientRatio(perClient[0].Client, perClient[i].Client, new Metrics(
                         Stats.Ratio(x.MessagesPerSecond, y.MessagesPerSecond), Stats.Ratio(x.CpuMicrosPerMessage, y.CpuMicrosPerMessage),
                         Stats.Ratio(x.AllocatedBytesPerMessage, y.AllocatedBytesPerMessage), Stats.Ratio(x.P50Micros, y.P50Micros),
-                        Stats.Ratio(x.P99Micros, y.P99Micros))));
+                        Stats.Ratio(x.P99Micros, y.P99Micros), Stats.Ratio(x.BrokerCpuMicrosPerMessage, y.BrokerCpuMicrosPerMessage))));
                 }
             }
             cases.Add(new CaseSummary(benchCase.Scenario.Name(), benchCase.BodySize, benchCase.Count, perClient, ratios));
@@ -169,6 +172,24 @@ internal sealed record BenchReport(
                 AppendMetric(md, row, names, m => m.P50Micros, "N1");
                 AppendMetric(md, row, names, m => m.P99Micros, "N1");
                 AppendRatios(md, row, others, r => r.P50Micros, r => r.P99Micros);
+                md.Append('\n');
+            }
+        }
+
+        if (Cases.Any(c => c.Clients.Any(r => r.Median?.BrokerCpuMicrosPerMessage is not null)))
+        {
+            md.Append("\nBroker CPU (every RabbitMQ node on this machine, user + system, over the same interval) per message, and cores busy ");
+            md.Append(inv, $"(client + broker CPU time over wall time; this machine has {Machine.Cores}):\n\n| scenario | body |");
+            foreach (var name in names) md.Append(inv, $" {name} broker µs/msg |");
+            foreach (var name in names) md.Append(inv, $" {name} cores busy |");
+            md.Append("\n|---|---:|");
+            for (var i = 0; i < names.Count * 2; i++) md.Append("---:|");
+            md.Append('\n');
+            foreach (var row in Cases)
+            {
+                md.Append(inv, $"| {row.Scenario} | {Sizes.Format(row.BodySize)} |");
+                AppendMetric(md, row, names, m => m.BrokerCpuMicrosPerMessage, "0.00");
+                AppendMetric(md, row, names, m => m.CoresBusy, "0.00");
                 md.Append('\n');
             }
         }

@@ -4,6 +4,9 @@ namespace CoolAmqp.Bench;
 /// One run of one client on one case, as measured; a failed run carries why and no figures. <see cref="CountPolls"/>:
 /// the passive declares the count watcher made to see the end of a publish run (in its own process). Allocations and
 /// collections are null for a client in another process (librabbitmq-c): only .NET's are counted.
+/// <see cref="BrokerCpuMicrosPerMessage"/>: CPU time of the RabbitMQ nodes on this machine over the same interval, per
+/// message; <see cref="CoresBusy"/>: client plus broker CPU time over the interval's wall time (2 = both cores of this
+/// machine busy). Both null for a remote broker.
 /// </summary>
 internal sealed record RunRecord(
     string Client,
@@ -22,4 +25,6 @@ internal sealed record RunRecord(
     int? Gen2Collections,
     double? P50Micros,
     double? P99Micros,
-    int? CountPolls);
+    int? CountPolls,
+    double? BrokerCpuMicrosPerMessage = null,
+    double? CoresBusy = null);

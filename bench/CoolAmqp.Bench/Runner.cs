@@ -99,6 +99,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
         string? failure;
         var driverBroken = false;
         admin.Track(queue);
+        var brokerCpu = BrokerCpuSampler.TryStart();
         try
         {
             failure = await ExecuteAsync(driver, benchCase, queue, measurement, (a, b) => (p50, p99) = (a, b), p => polls = p, token);
@@ -120,6 +121,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
         }
         finally
         {
+            brokerCpu?.Dispose();
             try
             {
                 using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -135,18 +137,25 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
         if (failure is null)
         {
             var n = benchCase.Count;
+            var broker = brokerCpu?.Between(measurement.StartTimestamp, measurement.EndTimestamp);
+            var seconds = measurement.Elapsed.TotalSeconds;
             record = new RunRecord(slot.Name, benchCase.Scenario.Name(), benchCase.BodySize, n, rep, warmup, Ok: true, Failure: null,
-                Seconds: measurement.Elapsed.TotalSeconds,
-                MessagesPerSecond: n / measurement.Elapsed.TotalSeconds,
+                Seconds: seconds,
+                MessagesPerSecond: n / seconds,
                 CpuMicrosPerMessage: measurement.Cpu.TotalMicroseconds / n,
                 AllocatedBytesPerMessage: measurement.AllocatedBytes is { } allocated ? (double)allocated / n : null,
-                measurement.Gen0Collections, measurement.Gen2Collections, p50, p99, polls);
+                measurement.Gen0Collections, measurement.Gen2Collections, p50, p99, polls,
+                BrokerCpuMicrosPerMessage: broker is { } b ? b.TotalMicroseconds / n : null,
+                CoresBusy: broker is { } c ? (measurement.Cpu + c).TotalSeconds / seconds : null);
             var allocation = record.AllocatedBytesPerMessage is { } perMessage
                 ? string.Create(CultureInfo.InvariantCulture, $"{perMessage,10:N1} B/msg")
                 : "   (not counted)";
             var latency = p50 is null ? "" : string.Create(CultureInfo.InvariantCulture, $", p50 {p50:0.0} us, p99 {p99:0.0} us");
+            var load = record.BrokerCpuMicrosPerMessage is { } perBroker
+                ? string.Create(CultureInfo.InvariantCulture, $", broker {perBroker:0.00} us CPU/msg, {record.CoresBusy:0.00} cores busy")
+                : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"   {slot.Name,-16} {label,-9} {record.MessagesPerSecond,12:N0} msg/s  {record.CpuMicrosPerMessage,8:0.00} us CPU/msg  {allocation}{latency}"));
+                $"   {slot.Name,-16} {label,-9} {record.MessagesPerSecond,12:N0} msg/s  {record.CpuMicrosPerMessage,8:0.00} us CPU/msg  {allocation}{latency}{load}"));
         }
         else
         {
