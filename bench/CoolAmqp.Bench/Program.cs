@@ -59,6 +59,9 @@ Console.CancelKeyPress += (_, e) =>
 var plan = options.Plan();
 var brokerShown = Regex.Replace(options.Broker.ToString(), ":[^:@/]*@", ":***@");
 var machine = MachineInfo.Detect();
+// Read before the run: the binaries measured are the tree as it is now, not after edits made while it runs.
+var repoRoot = MachineInfo.FindRepoRoot();
+var (commit, dirty) = repoRoot is null ? ("unknown", false) : MachineInfo.Commit(repoRoot);
 Console.WriteLine($"CoolAmqp.Bench: {plan.Count} cases x {options.Repetitions} runs per client against {brokerShown}");
 Console.WriteLine($"machine: {machine.CpuModel}, {machine.Cores} cores; {machine.Runtime}");
 if (tls is not null) Console.WriteLine($"TLS: {tls.Describe()}");
@@ -130,8 +133,6 @@ finally
 }
 await admin.DeleteAllAsync();
 
-var repoRoot = MachineInfo.FindRepoRoot();
-var (commit, dirty) = repoRoot is null ? ("unknown", false) : MachineInfo.Commit(repoRoot);
 var clientSummaries = new List<ClientSummary>();
 var clientNames = new List<string>();
 foreach (var slot in slots)
