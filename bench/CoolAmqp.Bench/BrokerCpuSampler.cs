@@ -90,7 +90,7 @@ internal sealed class BrokerCpuSampler : IDisposable
         long total = 0;
         foreach (var file in _statFiles)
         {
-            if (ParseTicks(file) is not { } ticks) return null;
+            if (ReadStat(file) is not { } text || TicksOf(text) is not { } ticks) return null;
             total += ticks;
         }
         return total;
@@ -106,42 +106,34 @@ internal sealed class BrokerCpuSampler : IDisposable
                 var name = Path.GetFileName(dir);
                 if (name.Length == 0 || !char.IsAsciiDigit(name[0])) continue;
                 var stat = Path.Combine(dir, "stat");
-                try
-                {
-                    if (File.ReadAllText(stat).Contains("(beam.smp)", StringComparison.Ordinal) && ParseTicks(stat) is not null) found.Add(stat);
-                }
-                catch (IOException)
-                {
-                    // The process ended while being looked at.
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
+                if (ReadStat(stat) is { } text && text.Contains("(beam.smp)", StringComparison.Ordinal) && TicksOf(text) is not null) found.Add(stat);
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-        }
-        catch (UnauthorizedAccessException)
-        {
+            // No readable /proc: nothing is sampled.
         }
         return [.. found];
     }
 
-    // utime and stime are fields 14 and 15 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count
-    // from the last ')'.
-    private static long? ParseTicks(string statFile)
+    // Null when the process ended meanwhile or is not readable.
+    private static string? ReadStat(string statFile)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(statFile);
+            return File.ReadAllText(statFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+    }
+
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count
+    // from the last ')'.
+    private static long? TicksOf(string stat)
+    {
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return fields.Length > 12
             && long.TryParse(fields[11], NumberStyles.None, CultureInfo.InvariantCulture, out var user)
             && long.TryParse(fields[12], NumberStyles.None, CultureInfo.InvariantCulture, out var system)

@@ -26,5 +26,9 @@ internal sealed record RunRecord(
     double? P50Micros,
     double? P99Micros,
     int? CountPolls,
-    double? BrokerCpuMicrosPerMessage = null,
-    double? CoresBusy = null);
+    double? BrokerCpuMicrosPerMessage = null)
+{
+    public double? CoresBusy => BrokerCpuMicrosPerMessage is { } broker && Ok
+        ? (CpuMicrosPerMessage + broker) * MessagesPerSecond / 1_000_000
+        : null;
+}

@@ -145,8 +145,7 @@ internal sealed class Runner(BenchOptions options, BrokerAdmin admin, CountWatch
                 CpuMicrosPerMessage: measurement.Cpu.TotalMicroseconds / n,
                 AllocatedBytesPerMessage: measurement.AllocatedBytes is { } allocated ? (double)allocated / n : null,
                 measurement.Gen0Collections, measurement.Gen2Collections, p50, p99, polls,
-                BrokerCpuMicrosPerMessage: broker is { } b ? b.TotalMicroseconds / n : null,
-                CoresBusy: broker is { } c ? (measurement.Cpu + c).TotalSeconds / seconds : null);
+                BrokerCpuMicrosPerMessage: broker is { } b ? b.TotalMicroseconds / n : null);
             var allocation = record.AllocatedBytesPerMessage is { } perMessage
                 ? string.Create(CultureInfo.InvariantCulture, $"{perMessage,10:N1} B/msg")
                 : "   (not counted)";
