@@ -314,9 +314,15 @@ internal sealed partial class AmqpChannel : IDeliveryAcknowledger
         // multiple-settle decided later that covers it (the broker would see that tag settled twice).
         lock (_settleSync)
         {
-            return multiple
-                ? _settlement.SettleUpTo(deliveryTag, out ulong highest) && SendIfOpen(new BasicAck(highest, multiple: true))
-                : _settlement.SettleOne(deliveryTag) && SendIfOpen(new BasicAck(deliveryTag, multiple: false));
+            if (multiple)
+            {
+                return _settlement.SettleUpTo(deliveryTag, out ulong highest) && SendIfOpen(new BasicAck(highest, multiple: true));
+            }
+
+            // At the lowest unsettled tag, multiple set settles this tag alone, and lets the writer merge a run of
+            // in-order acks into one frame.
+            bool lowest = deliveryTag == _settlement.Base;
+            return _settlement.SettleOne(deliveryTag) && SendIfOpen(new BasicAck(deliveryTag, multiple: lowest));
         }
     }
 

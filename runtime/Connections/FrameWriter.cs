@@ -55,6 +55,12 @@ internal sealed class FrameWriter
     private bool _sending;
     private long _lastAppend;
 
+    // The last frame appended, when it is a basic.ack with multiple set that the sender has not taken yet: a later
+    // ack up to a higher tag on the same channel raises its tag instead of adding a frame (see AppendAckLocked).
+    private Memory<byte> _lastAck;
+    private ushort _lastAckChannel;
+    private long _lastAckEnd = -1;
+
     /// <param name="highWaterBytes">Bytes appended but not yet sent above which publishers wait.</param>
     /// <param name="onFault">Called when writing to the socket fails (writer loop or an inline send), before this
     /// writer refuses frames and fails its waiters: the owner leaves its open state, then fails the writer.</param>
@@ -162,11 +168,51 @@ internal sealed class FrameWriter
                 throw channel.ClosedException();
             }
 
-            AppendMethodLocked(channel.Id, in method, size);
+            if (typeof(T) == typeof(BasicAck))
+            {
+                AppendAckLocked(channel.Id, (BasicAck)(object)method, size); // the JIT drops this box: T is BasicAck
+            }
+            else
+            {
+                AppendMethodLocked(channel.Id, in method, size);
+            }
+
             inline = ClaimInlineLocked(allowed: !IsSettlement<T>());
         }
 
         Kick(inline);
+    }
+
+    // Frame header (type, channel, size: 7 octets), then class and method ids (4): the delivery tag follows.
+    private const int AckTagOffset = FrameHeader.Length + 4;
+
+    /// <summary>
+    /// Appends basic.ack. When it has multiple set and the frame appended last is such an ack on the same channel,
+    /// still waiting for the sender, that frame's tag is raised instead: acks with multiple set are cumulative, so
+    /// an in-order run of acks between two writes leaves as one frame that settles the same tags (fewer frames for
+    /// the broker to process). A channel sends multiple only when every tag below is settled (AmqpChannel.Ack).
+    /// </summary>
+    private void AppendAckLocked(ushort channel, in BasicAck ack, int size)
+    {
+        // Nothing appended since that ack (the total is where it ended), and not flushed to the sender either.
+        if (ack.Multiple && _flushRequested && _lastAckEnd == _committedTotal && _lastAckChannel == channel)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(_lastAck.Span.Slice(AckTagOffset), ack.DeliveryTag);
+            return;
+        }
+
+        Memory<byte> memory = _pipe.Writer.GetMemory(size);
+        int written = FrameEncoder.WriteMethodFrame(memory.Span, channel, in ack);
+        _observer?.OnFramesWritten(memory.Span.Slice(0, written));
+        _pipe.Writer.Advance(written);
+        CommitLocked(written);
+        // A tracer has seen the frame as it was: with one, every ack stays a frame of its own.
+        if (ack.Multiple && _observer is null)
+        {
+            _lastAck = memory;
+            _lastAckChannel = channel;
+            _lastAckEnd = _committedTotal;
+        }
     }
 
     private void AppendMethodLocked<T>(ushort channel, in T method, int size)
@@ -408,6 +454,7 @@ internal sealed class FrameWriter
         }
 
         _flushRequested = false;
+        _lastAckEnd = -1;
         // Completes synchronously: the pipe never pauses its writer (pauseWriterThreshold 0).
         ValueTask<FlushResult> flush = _pipe.Writer.FlushAsync();
         Debug.Assert(flush.IsCompleted, "An unpaused pipe flushes synchronously.");

@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -383,6 +384,15 @@ internal sealed class ServerConnection : IAsyncDisposable
     /// <summary>The <paramref name="occurrence"/>-th method frame with <paramref name="commandId"/>.</summary>
     public Task<InboundFrame> WaitForMethodAsync(uint commandId, CancellationToken cancellationToken, int occurrence = 1) =>
         WaitForAsync(f => f.CommandId == commandId, cancellationToken, occurrence, MethodNames.Get(commandId));
+
+    /// <summary>The received frames that match, in the order they came.</summary>
+    public List<InboundFrame> Received(Func<InboundFrame, bool> match)
+    {
+        lock (_sync)
+        {
+            return _received.Where(match).ToList();
+        }
+    }
 
     /// <summary>How many received frames match.</summary>
     public int Count(Func<InboundFrame, bool> match)
