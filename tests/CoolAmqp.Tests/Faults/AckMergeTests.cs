@@ -27,7 +27,7 @@ public class AckMergeTests : FaultTest
         var (cluster, connection) = await OpenAsync(server);
         await using var _ = cluster;
         var acked = 0;
-        var (consumer, ready) = cluster.Consume(new Queue("faults-ack-merge"), new ConsumerOptions
+        var (consumer, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-ack-merge", new ConsumerOptions
         {
             NoAck = false,
             PrefetchCount = Count,
@@ -37,10 +37,6 @@ public class AckMergeTests : FaultTest
                 Interlocked.Increment(ref acked);
             },
         });
-        await Within(ready, 5, "the consumer going online");
-        InboundFrame consume = await Within(connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
-        ushort channel = consume.Channel;
-        string tag = connection.ConsumerTagOf(channel);
 
         var burst = new byte[Count][];
         for (var i = 0; i < Count; i++)
@@ -70,7 +66,7 @@ public class AckMergeTests : FaultTest
         await using var _ = cluster;
         var deliveries = new List<Delivery>();
         var allThree = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var (_, ready) = cluster.Consume(new Queue("faults-ack-order"), new ConsumerOptions
+        var (_, channel, tag) = await ConsumeWithAsync(cluster, connection, "faults-ack-order", new ConsumerOptions
         {
             NoAck = false,
             OnDelivery = d =>
@@ -85,10 +81,6 @@ public class AckMergeTests : FaultTest
                 }
             },
         });
-        await Within(ready, 5, "the consumer going online");
-        InboundFrame consume = await Within(connection.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
-        ushort channel = consume.Channel;
-        string tag = connection.ConsumerTagOf(channel);
         await connection.SendAsync(Frames.Concat(Frames.Delivery(channel, tag, 1, "a"u8, connection.FrameMax),
             Frames.Delivery(channel, tag, 2, "b"u8, connection.FrameMax), Frames.Delivery(channel, tag, 3, "c"u8, connection.FrameMax)));
         await Within(allThree.Task, 5, "three deliveries");

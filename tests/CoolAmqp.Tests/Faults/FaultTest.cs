@@ -193,6 +193,16 @@ public abstract class FaultTest
         return (consumer, consume.Channel);
     }
 
+    /// <summary>A consumer with <paramref name="options"/> that went online, its channel and its consumer tag.</summary>
+    private protected async Task<(Consumer Consumer, ushort Channel, string Tag)> ConsumeWithAsync(Cluster cluster,
+        ServerConnection server, string queue, ConsumerOptions options)
+    {
+        var (consumer, ready) = cluster.Consume(new Queue(queue), options);
+        await Within(ready, 5, "the consumer going online");
+        InboundFrame consume = await Within(server.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
+        return (consumer, consume.Channel, server.ConsumerTagOf(consume.Channel));
+    }
+
     // ---- asserting the outcome ----
 
     /// <summary>The connection broke because the peer sent bytes that are not AMQP: a

@@ -80,15 +80,6 @@ public class LimitTests : FaultTest
 
     private ClusterOptions WithLimits(ProtocolLimits limits) => Options() with { Limits = limits };
 
-    private async Task<(Consumer Consumer, ushort Channel, string Tag)> ConsumeWithAsync(Cluster cluster, ServerConnection server,
-        string queue, ConsumerOptions options)
-    {
-        var (consumer, ready) = cluster.Consume(new Queue(queue), options);
-        await Within(ready, 5, "the consumer going online");
-        InboundFrame consume = await Within(server.WaitForMethodAsync(BasicConsume.CommandIdValue, Deadline), 5, "basic.consume");
-        return (consumer, consume.Channel, server.ConsumerTagOf(consume.Channel));
-    }
-
     private static byte[] DeliverAndHeader(ushort channel, string tag, ulong deliveryTag, ulong bodySize,
         BasicProperties properties = default) => Frames.Concat(
         Frames.Method(channel, new BasicDeliver(tag, deliveryTag, false, "faults-ex", "faults-key")),
