@@ -2,6 +2,8 @@ using System;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Buffers;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using System.IO;
 using System.IO.Pipelines;
 using System.Threading;
@@ -51,7 +53,16 @@ internal sealed class FrameWriter
     // stream of appends still leaves in the writer thread's coalesced writes.
     private static readonly long QuietTicks = Stopwatch.Frequency / 40_000; // 25 µs
     private const int InlineLimit = 16 * 1024;
+    private const int LonePublishLimit = 2 * SegmentSize;
     private System.Net.Sockets.Socket? _socket;
+
+    // Plain TCP only (TLS encrypts through its stream): the sender hands the socket up to GatherLimit segments in
+    // one call (sendmsg) instead of a write per segment.
+    private System.Net.Sockets.Socket? _gatherSocket;
+    private readonly List<ArraySegment<byte>> _gather = new(GatherLimit);
+
+    // The runtime builds the iovec array for Socket.Send(IList) on the stack up to 8 buffers and allocates above.
+    private const int GatherLimit = 8;
     private bool _sending;
     private long _lastAppend;
 
@@ -109,6 +120,7 @@ internal sealed class FrameWriter
     {
         _stream = stream;
         _socket = socket;
+        _gatherSocket = stream is System.Net.Sockets.NetworkStream ? socket : null;
         var thread = new Thread(Run) { IsBackground = true, Name = name };
         thread.Start();
     }
@@ -280,6 +292,7 @@ internal sealed class FrameWriter
             }
 
             beforeAppend.BeforeAppend();
+            bool alone = _buffered == 0;
             PipeWriter writer = _pipe.Writer;
             if (size <= SingleSpanLimit)
             {
@@ -296,7 +309,7 @@ internal sealed class FrameWriter
 
             beforeAppend.AfterAppend(_committedTotal, _sentTotal);
 
-            inline = ClaimInlineLocked();
+            inline = ClaimInlineLocked(lonePublish: alone && size <= LonePublishLimit);
         }
 
         Kick(inline);
@@ -362,13 +375,17 @@ internal sealed class FrameWriter
 
     /// <summary>After an append: whether the appending thread should send it itself (and if so, it now holds the
     /// sender role).</summary>
-    private bool ClaimInlineLocked(bool allowed = true)
+    /// <param name="allowed">False for frames that are never sent inline.</param>
+    /// <param name="lonePublish">The append was one publish of at most <see cref="LonePublishLimit"/> bytes onto an
+    /// empty buffer: the thread sends its own message whatever its size (a large request into a quiet connection then
+    /// leaves without waking the writer thread), never a backlog.</param>
+    private bool ClaimInlineLocked(bool allowed = true, bool lonePublish = false)
     {
         long now = Stopwatch.GetTimestamp();
         bool quiet = now - _lastAppend >= QuietTicks;
         _lastAppend = now;
         // Only a small amount: a publisher back from waiting for capacity must not end up sending the backlog.
-        if (!allowed || !quiet || _sending || _socket is null || _stopRequested || _buffered > InlineLimit)
+        if (!allowed || !quiet || _sending || _socket is null || _stopRequested || (_buffered > InlineLimit && !lonePublish))
         {
             return false;
         }
@@ -481,14 +498,70 @@ internal sealed class FrameWriter
                 break;
             }
 
-            foreach (ReadOnlyMemory<byte> segment in buffer)
+            if (_gatherSocket is { } socket && !buffer.IsSingleSegment)
             {
-                stream.Write(segment.Span);
+                SendGathered(socket, stream, in buffer);
+            }
+            else
+            {
+                foreach (ReadOnlyMemory<byte> segment in buffer)
+                {
+                    stream.Write(segment.Span);
+                }
             }
 
             long sent = buffer.Length;
             reader.AdvanceTo(buffer.End);
             OnSent(sent);
+        }
+    }
+
+    private void SendGathered(System.Net.Sockets.Socket socket, Stream stream, in ReadOnlySequence<byte> buffer)
+    {
+        List<ArraySegment<byte>> gather = _gather;
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            if (!MemoryMarshal.TryGetArray(segment, out ArraySegment<byte> array))
+            {
+                // Not array-backed (the pools here always are): in order, by itself.
+                SendAll(socket, gather);
+                stream.Write(segment.Span);
+                continue;
+            }
+
+            gather.Add(array);
+            if (gather.Count == GatherLimit)
+            {
+                SendAll(socket, gather);
+            }
+        }
+
+        SendAll(socket, gather);
+    }
+
+    /// <summary>Sends every buffer in <paramref name="gather"/> and empties it.</summary>
+    private static void SendAll(System.Net.Sockets.Socket socket, List<ArraySegment<byte>> gather)
+    {
+        while (gather.Count > 0)
+        {
+            // A blocking socket sends it all unless a send timeout cuts it short: then go on from where it stopped.
+            int sent = socket.Send(gather, System.Net.Sockets.SocketFlags.None);
+            if (sent <= 0)
+            {
+                throw new IOException("The socket accepted no bytes.");
+            }
+
+            while (gather.Count > 0 && sent >= gather[0].Count)
+            {
+                sent -= gather[0].Count;
+                gather.RemoveAt(0);
+            }
+
+            if (sent > 0)
+            {
+                ArraySegment<byte> first = gather[0];
+                gather[0] = new ArraySegment<byte>(first.Array!, first.Offset + sent, first.Count - sent);
+            }
         }
     }
 
