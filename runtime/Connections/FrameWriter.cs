@@ -1,11 +1,12 @@
 using System;
-using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.Runtime.InteropServices;
+using System.Diagnostics;
 using System.IO;
 using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
@@ -54,11 +55,11 @@ internal sealed class FrameWriter
     private static readonly long QuietTicks = Stopwatch.Frequency / 40_000; // 25 µs
     private const int InlineLimit = 16 * 1024;
     private const int LonePublishLimit = 2 * SegmentSize;
-    private System.Net.Sockets.Socket? _socket;
+    private Socket? _socket;
 
     // Plain TCP only (TLS encrypts through its stream): the sender hands the socket up to GatherLimit segments in
     // one call (sendmsg) instead of a write per segment.
-    private System.Net.Sockets.Socket? _gatherSocket;
+    private Socket? _gatherSocket;
     private readonly List<ArraySegment<byte>> _gather = new(GatherLimit);
 
     // The runtime builds the iovec array for Socket.Send(IList) on the stack up to 8 buffers and allocates above.
@@ -116,11 +117,11 @@ internal sealed class FrameWriter
     /// <param name="name">Names the thread (for debuggers and profiles).</param>
     /// <param name="socket">The socket under <paramref name="stream"/>, if any: appending threads may then send
     /// directly when the connection was quiet and the socket has room.</param>
-    public void Start(Stream stream, string name, System.Net.Sockets.Socket? socket = null)
+    public void Start(Stream stream, string name, Socket? socket = null)
     {
         _stream = stream;
         _socket = socket;
-        _gatherSocket = stream is System.Net.Sockets.NetworkStream ? socket : null;
+        _gatherSocket = stream is NetworkStream ? socket : null;
         var thread = new Thread(Run) { IsBackground = true, Name = name };
         thread.Start();
     }
@@ -417,7 +418,7 @@ internal sealed class FrameWriter
     {
         try
         {
-            if (_socket!.Poll(0, System.Net.Sockets.SelectMode.SelectWrite))
+            if (_socket!.Poll(0, SelectMode.SelectWrite))
             {
                 lock (_sync)
                 {
@@ -448,7 +449,7 @@ internal sealed class FrameWriter
     }
 
     private static bool IsWriteFailure(Exception ex) =>
-        ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException
+        ex is IOException or ObjectDisposedException or SocketException
             or InvalidOperationException or NotSupportedException;
 
     /// <summary>Writing to the socket failed (writer thread or an inline sender): break the connection, then stop
@@ -516,7 +517,7 @@ internal sealed class FrameWriter
         }
     }
 
-    private void SendGathered(System.Net.Sockets.Socket socket, Stream stream, in ReadOnlySequence<byte> buffer)
+    private void SendGathered(Socket socket, Stream stream, in ReadOnlySequence<byte> buffer)
     {
         List<ArraySegment<byte>> gather = _gather;
         foreach (ReadOnlyMemory<byte> segment in buffer)
@@ -540,12 +541,12 @@ internal sealed class FrameWriter
     }
 
     /// <summary>Sends every buffer in <paramref name="gather"/> and empties it.</summary>
-    private static void SendAll(System.Net.Sockets.Socket socket, List<ArraySegment<byte>> gather)
+    private static void SendAll(Socket socket, List<ArraySegment<byte>> gather)
     {
         while (gather.Count > 0)
         {
             // A blocking socket sends it all unless a send timeout cuts it short: then go on from where it stopped.
-            int sent = socket.Send(gather, System.Net.Sockets.SocketFlags.None);
+            int sent = socket.Send(gather, SocketFlags.None);
             if (sent <= 0)
             {
                 throw new IOException("The socket accepted no bytes.");
