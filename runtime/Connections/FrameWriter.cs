@@ -379,7 +379,10 @@ internal sealed class FrameWriter
     /// <param name="allowed">False for frames that are never sent inline.</param>
     /// <param name="lonePublish">The append was one publish of at most <see cref="LonePublishLimit"/> bytes onto an
     /// empty buffer: the thread sends its own message whatever its size (a large request into a quiet connection then
-    /// leaves without waking the writer thread), never a backlog.</param>
+    /// leaves without waking the writer thread), never a backlog. The send starts only when the socket polls writable
+    /// (its buffer at most two-thirds full), so it makes progress; a broker that reads slowly holds this thread for the
+    /// rest of the message, as it would hold the writer thread, and one that stops reading with the message half sent
+    /// holds it until the heartbeat declares the connection dead and the send fails (as it does for any inline send).</param>
     private bool ClaimInlineLocked(bool allowed = true, bool lonePublish = false)
     {
         long now = Stopwatch.GetTimestamp();
