@@ -19,29 +19,6 @@ public sealed partial class NodeDefinition
         }
     }
 
-    private static TlsOptions CheckTls(TlsOptions tls)
-    {
-        int clientCertificates = (tls.ClientCertificate is null ? 0 : 1) + (tls.ClientCertificatePath is null ? 0 : 1)
-            + (tls.ClientPkcs12Path is null ? 0 : 1);
-        if (clientCertificates > 1)
-        {
-            throw new ArgumentException(
-                "TLS options: give at most one of ClientCertificate, ClientCertificatePath and ClientPkcs12Path.", nameof(tls));
-        }
-
-        if (tls.ClientKeyPath is not null && tls.ClientCertificatePath is null)
-        {
-            throw new ArgumentException("TLS options: ClientKeyPath needs ClientCertificatePath.", nameof(tls));
-        }
-
-        if (tls.ClientCertificate is { HasPrivateKey: false })
-        {
-            throw new ArgumentException("TLS options: ClientCertificate has no private key.", nameof(tls));
-        }
-
-        return tls;
-    }
-
     private sealed class UriParts
     {
         public bool UseTls;

@@ -467,4 +467,27 @@ public sealed partial class NodeDefinition : IEquatable<NodeDefinition>
     /// <param name="right">The other node.</param>
     /// <returns>Whether the nodes differ in any setting.</returns>
     public static bool operator !=(NodeDefinition? left, NodeDefinition? right) => !(left == right);
+
+    private static TlsOptions CheckTls(TlsOptions tls)
+    {
+        int clientCertificates = (tls.ClientCertificate is null ? 0 : 1) + (tls.ClientCertificatePath is null ? 0 : 1)
+            + (tls.ClientPkcs12Path is null ? 0 : 1);
+        if (clientCertificates > 1)
+        {
+            throw new ArgumentException(
+                "TLS options: give at most one of ClientCertificate, ClientCertificatePath and ClientPkcs12Path.", nameof(tls));
+        }
+
+        if (tls.ClientKeyPath is not null && tls.ClientCertificatePath is null)
+        {
+            throw new ArgumentException("TLS options: ClientKeyPath needs ClientCertificatePath.", nameof(tls));
+        }
+
+        if (tls.ClientCertificate is { HasPrivateKey: false })
+        {
+            throw new ArgumentException("TLS options: ClientCertificate has no private key.", nameof(tls));
+        }
+
+        return tls;
+    }
 }

@@ -55,15 +55,15 @@ internal sealed class FrameWriter
     private static readonly long QuietTicks = Stopwatch.Frequency / 40_000; // 25 µs
     private const int InlineLimit = 16 * 1024;
     private const int LonePublishLimit = 2 * SegmentSize;
+
+    // The runtime builds the iovec array for Socket.Send(IList) on the stack up to 8 buffers and allocates above.
+    private const int GatherLimit = 8;
     private Socket? _socket;
 
     // Plain TCP only (TLS encrypts through its stream): the sender hands the socket up to GatherLimit segments in
     // one call (sendmsg) instead of a write per segment.
     private Socket? _gatherSocket;
     private readonly List<ArraySegment<byte>> _gather = new(GatherLimit);
-
-    // The runtime builds the iovec array for Socket.Send(IList) on the stack up to 8 buffers and allocates above.
-    private const int GatherLimit = 8;
     private bool _sending;
     private long _lastAppend;
 
@@ -207,8 +207,9 @@ internal sealed class FrameWriter
     /// </summary>
     private void AppendAckLocked(ushort channel, in BasicAck ack, int size)
     {
-        // Nothing appended since that ack (the total is where it ended), and not flushed to the sender either.
-        if (ack.Multiple && _flushRequested && _lastAckEnd == _committedTotal && _lastAckChannel == channel)
+        // Nothing appended since that ack (the total is where it ended) and not flushed to the sender either
+        // (FlushLocked forgets it).
+        if (ack.Multiple && _lastAckEnd == _committedTotal && _lastAckChannel == channel)
         {
             BinaryPrimitives.WriteUInt64BigEndian(_lastAck.Span.Slice(AckTagOffset), ack.DeliveryTag);
             return;
