@@ -84,6 +84,10 @@ public class ContinuationThreadTests
         thread.Post(_ => seen.SetResult(local.Value), null, context);
         Assert.That(await seen.Task.WaitAsync(TimeSpan.FromSeconds(5)), Is.EqualTo("flowed"));
         hold.Set();
+
+        // The held continuation may not have reached its wait yet: disposing the event under it would throw on the
+        // thread and end the test process.
+        Assert.That(SpinWait.SpinUntil(() => thread.IsIdle, TimeSpan.FromSeconds(5)), Is.True, "idle again after it");
         thread.Stop();
     }
 }
