@@ -1,12 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
+using CoolAmqp.Consuming;
 using CoolAmqp.Framing;
 using CoolAmqp.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -33,16 +31,7 @@ public sealed partial class Consumer : IChannelHandler
     private readonly Cluster _cluster;
     private readonly ConsumerOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<ReceivedMessage>? _buffer;
-    private readonly DeliveryQueue? _queue;
-    private readonly PoolDrainer? _poolDrainer;
-    private int _draining;
-    private int _batch; // deliveries queued in the current read batch (read loop only)
-    private long _lastFlush;
-    private bool _batchLarge; // a delivery of the current read batch had a large body (read loop only)
-    private const int LoneDeliveryMaxBody = 8 * 1024;
-    private int _loneStreak; // read batches in a row that were a lone delivery after a quiet spell (read loop only) // Stopwatch timestamp of the last read batch with deliveries (read loop only)
-    private static readonly long LoneDeliveryQuietTicks = System.Diagnostics.Stopwatch.Frequency / 33_000; // ~30 µs
+    private readonly Dispatcher _dispatcher;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ConsumerState _state = ConsumerState.Syncing;
     private AmqpChannel? _channel;
@@ -82,37 +71,7 @@ public sealed partial class Consumer : IChannelHandler
         _qos = new QosSettings(options.PrefetchCount ?? 0, options.PrefetchSize);
         _options = options;
         _logger = logger;
-        bool callback = callbacks == 1;
-        if ((options.OnMessage is not null || options.OnDelivery is not null) && options.MaxConcurrency == 1)
-        {
-            // A synchronous callback gets a thread of its own that sleeps between batches: cheaper than a
-            // thread-pool hop per batch, and a callback that blocks holds up nobody else.
-            _queue = new DeliveryQueue();
-            _poolDrainer = new PoolDrainer(this);
-            new Thread(SingleDispatchThread) { IsBackground = true, Name = "CoolAmqp consumer " + queue.Name }.Start();
-        }
-        else if (callback && options.MaxConcurrency == 1)
-        {
-            _queue = new DeliveryQueue();
-            _ = Task.Run(SingleDispatchLoopAsync);
-        }
-        else if (callback || options.ReadFromConsumer)
-        {
-            _buffer = Channel.CreateUnbounded<ReceivedMessage>(new UnboundedChannelOptions
-            {
-                SingleWriter = true,
-                SingleReader = options.MaxConcurrency == 1,
-                AllowSynchronousContinuations = false,
-            });
-        }
-
-        if (callback && _queue is null)
-        {
-            for (int i = 0; i < options.MaxConcurrency; i++)
-            {
-                _ = Task.Run(DispatchLoopAsync);
-            }
-        }
+        _dispatcher = Dispatcher.Create(this, cluster, logger, _stopping.Token);
     }
 
     /// <summary>Raised (on a thread-pool thread) when the consumer is cancelled for any reason.</summary>
@@ -151,6 +110,9 @@ public sealed partial class Consumer : IChannelHandler
     /// when every channel number the broker allows is in use, <see cref="ArgumentException"/> when the queue name
     /// does not fit AMQP), or is cancelled by <see cref="CancelAsync"/>.</summary>
     public Task Ready => _ready.Task;
+
+    /// <summary>The connection the consumer was last attached to (labels its process spans).</summary>
+    internal AmqpConnection? Connection => _connection;
 
     // ---- the state machine ----
 
@@ -403,8 +365,7 @@ public sealed partial class Consumer : IChannelHandler
         }
 
         // A reader of ReadAllAsync learns why the stream ended when it ended by failure.
-        _buffer?.Writer.TryComplete(cause is CancelCause.SetUpFailed or CancelCause.ConnectionLost ? error : null);
-        _queue?.Complete();
+        _dispatcher.Complete(cause is CancelCause.SetUpFailed or CancelCause.ConnectionLost ? error : null);
         _cluster.Forget(this);
         if (cause == CancelCause.Broker)
         {
@@ -488,335 +449,10 @@ public sealed partial class Consumer : IChannelHandler
     /// cluster's events.</exception>
     public IAsyncEnumerable<ReceivedMessage> ReadAllAsync(CancellationToken cancellationToken = default)
     {
-        if (_buffer is null || _options.OnMessage is not null || _options.OnMessageAsync is not null || _options.OnDelivery is not null)
-        {
-            throw new InvalidOperationException(
+        return _dispatcher is StreamDispatcher stream
+            ? stream.ReadAllAsync(cancellationToken)
+            : throw new InvalidOperationException(
                 "Only a consumer created with ConsumerOptions.ReadFromConsumer and no callback can be read from.");
-        }
-
-        return _buffer.Reader.ReadAllAsync(cancellationToken);
-    }
-
-    private void SingleDispatchThread()
-    {
-        DeliveryQueue queue = _queue!;
-        while (true)
-        {
-            DrainSynchronous();
-            if (queue.IsCompleted && queue.IsEmpty)
-            {
-                return;
-            }
-
-            queue.Wait();
-        }
-    }
-
-    /// <summary>Runs the synchronous callback for everything queued; only one thread at a time (the consumer's
-    /// thread or, for a lone delivery, a pool thread) holds the role, so the order of delivery is kept.</summary>
-    private void DrainSynchronous()
-    {
-        DeliveryQueue queue = _queue!;
-        while (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
-        {
-            while (queue.TryDequeue(out QueuedDelivery item))
-            {
-                Dispatch(item);
-            }
-
-            Volatile.Write(ref _draining, 0);
-
-            // A delivery queued after the last dequeue but before the release was left by whoever saw the role
-            // taken: take it back.
-            if (queue.IsEmpty)
-            {
-                return;
-            }
-        }
-    }
-
-    private sealed class PoolDrainer(Consumer consumer) : IThreadPoolWorkItem
-    {
-        public void Execute() => consumer.DrainSynchronous();
-    }
-
-    /// <summary>One item for a synchronous callback (the dispatch thread).</summary>
-    private void Dispatch(in QueuedDelivery item)
-    {
-        if (item.Record is { } record)
-        {
-            Dispatch(record, item.Token);
-        }
-        else
-        {
-            Invoke(_options.OnMessage!, item.Message!);
-        }
-    }
-
-    private void Invoke(Action<ReceivedMessage> onMessage, ReceivedMessage message)
-    {
-        if (CoolAmqpTelemetry.ProcessObserved)
-        {
-            // A synchronous callback: the task is complete when it returns.
-            ValueTask observed = ProcessObservedAsync(message, onMessage, null);
-            if (!observed.IsCompletedSuccessfully)
-            {
-                observed.AsTask().GetAwaiter().GetResult();
-            }
-
-            return;
-        }
-
-        try
-        {
-            onMessage(message);
-        }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
-            ReportCallbackError(message, ex);
-        }
-    }
-
-    private async Task SingleDispatchLoopAsync()
-    {
-        DeliveryQueue queue = _queue!;
-        while (true)
-        {
-            while (queue.TryDequeue(out QueuedDelivery item))
-            {
-                await DispatchAsync(item).ConfigureAwait(false);
-            }
-
-            if (queue.IsCompleted)
-            {
-                // Like a completed channel: what was queued before completion is still handed out.
-                while (queue.TryDequeue(out QueuedDelivery late))
-                {
-                    await DispatchAsync(late).ConfigureAwait(false);
-                }
-
-                return;
-            }
-
-            await queue.WaitAsync().ConfigureAwait(false);
-        }
-    }
-
-    // Only OnMessageAsync consumers get here: OnDelivery and OnMessage are dispatched by the consumer's thread.
-    private ValueTask DispatchAsync(QueuedDelivery item)
-    {
-        ReceivedMessage message = item.Message!;
-        if (CoolAmqpTelemetry.ProcessObserved)
-        {
-            return ProcessObservedAsync(message, null, _options.OnMessageAsync);
-        }
-
-        try
-        {
-            ValueTask pending = _options.OnMessageAsync!(message, _stopping.Token);
-            if (!pending.IsCompletedSuccessfully)
-            {
-                return AwaitCallbackAsync(pending, message);
-            }
-
-            pending.GetAwaiter().GetResult();
-        }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
-            ReportCallbackError(message, ex);
-        }
-
-        return default;
-    }
-
-    /// <summary>Hands a pooled delivery to <see cref="ConsumerOptions.OnDelivery"/>; a no-ack one ends when the
-    /// callback returns.</summary>
-    private void Dispatch(DeliveryRecord record, long token)
-    {
-        if (!record.IsCurrent(token))
-        {
-            // Ended before its turn: its channel closed (the broker requeues it), or a multiple-settle of a later
-            // delivery covered it. Its record may hold another delivery by now.
-            return;
-        }
-
-        ulong tag = record.Tag;
-        long started = 0;
-        Activity? activity = null;
-        string? exchange = null;
-        Exception? failure = null;
-        bool observed = CoolAmqpTelemetry.ProcessObserved;
-        if (observed)
-        {
-            var delivery = new Delivery(record, token);
-            exchange = delivery.Exchange;
-            started = Stopwatch.GetTimestamp();
-            activity = CoolAmqpTelemetry.Source.HasListeners()
-                ? CoolAmqpTelemetry.StartProcess(Queue.Name, exchange, delivery.RoutingKey, tag, delivery.Body.Length,
-                    delivery.Properties, _connection?.Settings.Host, _connection?.Settings.Port ?? 0)
-                : null;
-        }
-
-        try
-        {
-            _options.OnDelivery!(new Delivery(record, token));
-        }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            failure = ex;
-            LogMessageCallbackFailed(_logger, Queue.Name, tag, ex);
-            if (_options.OnCallbackError is not null)
-            {
-                ReportDeliveryError(new Delivery(record, token), ex);
-            }
-        }
-        finally
-        {
-            if (observed)
-            {
-                CoolAmqpTelemetry.StopProcess(activity, started, Queue.Name, exchange!, failure);
-            }
-
-            if (_options.NoAck)
-            {
-                record.End(token);
-            }
-        }
-    }
-
-    private void ReportDeliveryError(Delivery delivery, Exception error)
-    {
-        ReceivedMessage copy;
-        try
-        {
-            copy = delivery.ToReceivedMessage();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Settled before the callback threw: nothing left to report it with (it was logged).
-            return;
-        }
-
-        ReportCallbackError(copy, error);
-    }
-
-    private async ValueTask AwaitCallbackAsync(ValueTask pending, ReceivedMessage message)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
-            ReportCallbackError(message, ex);
-        }
-    }
-
-    private async Task DispatchLoopAsync()
-    {
-        ChannelReader<ReceivedMessage> reader = _buffer!.Reader;
-        Action<ReceivedMessage>? onMessage = _options.OnMessage;
-        Func<ReceivedMessage, CancellationToken, ValueTask>? onMessageAsync = _options.OnMessageAsync;
-        CancellationToken stopping = _stopping.Token;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (reader.TryRead(out ReceivedMessage? message))
-            {
-                if (CoolAmqpTelemetry.ProcessObserved)
-                {
-                    await ProcessObservedAsync(message, onMessage, onMessageAsync).ConfigureAwait(false);
-                    continue;
-                }
-
-                try
-                {
-                    if (onMessageAsync is not null)
-                    {
-                        await onMessageAsync(message, stopping).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        onMessage!(message);
-                    }
-                }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    LogMessageCallbackFailed(_logger, Queue.Name, message.DeliveryTag, ex);
-                    ReportCallbackError(message, ex);
-                }
-            }
-        }
-    }
-
-    /// <summary>A callback with its process span and duration (someone listens): see <see cref="CoolAmqpTelemetry"/>.</summary>
-    private async ValueTask ProcessObservedAsync(ReceivedMessage message, Action<ReceivedMessage>? onMessage,
-        Func<ReceivedMessage, CancellationToken, ValueTask>? onMessageAsync)
-    {
-        // Read before the callback: a pooled message's buffer goes back to the pool when it is settled.
-        string exchange = message.Exchange;
-        ulong tag = message.DeliveryTag;
-        AmqpConnection? connection = _connection;
-        Activity? activity = CoolAmqpTelemetry.Source.HasListeners()
-            ? CoolAmqpTelemetry.StartProcess(Queue.Name, exchange, message.RoutingKey, tag, message.Body.Length,
-                message.Properties, connection?.Settings.Host, connection?.Settings.Port ?? 0)
-            : null;
-        long started = Stopwatch.GetTimestamp();
-        Exception? failure = null;
-        try
-        {
-            if (onMessageAsync is not null)
-            {
-                await onMessageAsync(message, _stopping.Token).ConfigureAwait(false);
-            }
-            else
-            {
-                onMessage!(message);
-            }
-        }
-#pragma warning disable CA1031 // User code: log and report, never stop the consumer.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            failure = ex;
-            LogMessageCallbackFailed(_logger, Queue.Name, tag, ex);
-            ReportCallbackError(message, ex);
-        }
-        finally
-        {
-            CoolAmqpTelemetry.StopProcess(activity, started, Queue.Name, exchange, failure);
-        }
-    }
-
-    private void ReportCallbackError(ReceivedMessage message, Exception error)
-    {
-        if (_options.OnCallbackError is not { } onError)
-        {
-            return;
-        }
-
-        try
-        {
-            onError(message, error);
-        }
-#pragma warning disable CA1031 // User code.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            AmqpConnection.LogCallbackFailed(_logger, nameof(ConsumerOptions.OnCallbackError), ex);
-        }
     }
 
     // ---- channel events (read loop) ----
@@ -829,21 +465,7 @@ public sealed partial class Consumer : IChannelHandler
             CoolAmqpTelemetry.RecordConsumed("deliver", message.Exchange, Queue.Name, _connection?.Settings.Host);
         }
 
-        if (_queue is not null)
-        {
-            _batch++;
-            _batchLarge |= message.Body.Length > LoneDeliveryMaxBody;
-            if (!_queue.TryEnqueue(message))
-            {
-                // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
-                message.Dispose();
-            }
-        }
-        else if (_buffer is null)
-        {
-            _cluster.PostEvent(new MessageReceived(message));
-        }
-        else if (!_buffer.Writer.TryWrite(message))
+        if (!_dispatcher.TryEnqueue(message))
         {
             // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
             message.Dispose();
@@ -858,9 +480,7 @@ public sealed partial class Consumer : IChannelHandler
                 _connection?.Settings.Host);
         }
 
-        _batch++;
-        _batchLarge |= record.BodyLength > LoneDeliveryMaxBody;
-        if (_queue is null || !_queue.TryEnqueue(record, token))
+        if (!_dispatcher.TryEnqueue(record, token))
         {
             // Cancelled: nobody will read it. Unsettled, it goes back to the queue with the channel.
             record.End(token);
@@ -879,31 +499,7 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
-    {
-        int batch = _batch;
-        _batch = 0;
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
-        bool lone = batch == 1 && !_batchLarge && now - _lastFlush >= LoneDeliveryQuietTicks;
-        _batchLarge = false;
-        _lastFlush = now;
-        _loneStreak = lone ? _loneStreak + 1 : 0;
-        if (_poolDrainer is not null && _loneStreak >= 4 && Volatile.Read(ref _draining) == 0)
-        {
-            // Lone deliveries after quiet spells, several in a row (request/response traffic): a pool thread, likely
-            // still spinning from its last work, picks each up sooner than the consumer's sleeping thread wakes up
-            // (round trip p50 about 0.7x of waking the thread). Streams go to that thread, which costs no spinning:
-            // a stream has the odd lone delivery, and handing each to the pool cost consume-ack 16 B a third more
-            // CPU per message; four in a row cost nothing measurable. Large bodies never: a stream of 64 KiB
-            // messages arrives one per read, after a pause for the transfer, and looked like requests (about one
-            // pool hop per four messages).
-            ThreadPool.UnsafeQueueUserWorkItem(_poolDrainer, preferLocal: false);
-        }
-        else
-        {
-            _queue?.Flush();
-        }
-    }
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _dispatcher.OnBatchEnd();
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {
@@ -1029,9 +625,6 @@ public sealed partial class Consumer : IChannelHandler
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Consumer of '{Queue}' cancelled with an incomplete handshake: {Reason}")]
     private static partial void LogCancelIncomplete(ILogger logger, string queue, string reason);
-
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "The message callback of the consumer of '{Queue}' threw for delivery {DeliveryTag}")]
-    private static partial void LogMessageCallbackFailed(ILogger logger, string queue, ulong deliveryTag, Exception exception);
 
     [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "The broker cancelled the consumer '{ConsumerTag}' of '{Queue}'")]
     private static partial void LogBrokerCancel(ILogger logger, string queue, string consumerTag);

@@ -3,7 +3,7 @@ using System.Threading.Tasks;
 using CoolAmqp.Channels;
 using CoolAmqp.Connections;
 
-namespace CoolAmqp;
+namespace CoolAmqp.Consuming;
 
 /// <summary>
 /// The queue between the read loop and a consumer's single dispatch loop (callback, MaxConcurrency 1). The read
