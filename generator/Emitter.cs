@@ -855,6 +855,8 @@ internal static class Emitter
         EmitErrorClassCheck(writer, replyCodes, "hard-error", "IsHardError", "the connection");
         writer.WriteLine();
         EmitErrorClassCheck(writer, replyCodes, "soft-error", "IsSoftError", "only the channel");
+        writer.WriteLine();
+        EmitReplyCodeNames(writer, replyCodes);
         writer.CloseBlock();
 
         writer.WriteLine();
@@ -924,6 +926,23 @@ internal static class Emitter
         writer.WriteLine(values.Count == 0
             ? $"public static bool {method}(ushort code) => false;"
             : $"public static bool {method}(ushort code) => code is {string.Join(" or ", values)};");
+    }
+
+    private static void EmitReplyCodeNames(SourceWriter writer, List<ConstantModel> codes)
+    {
+        WriteSummary(writer, "The constant's name as RabbitMQ spells it in reply texts and logs (<c>NOT_FOUND</c> for 404), or null for a code the spec does not name.", escape: false);
+        writer.WriteLine("/// <param name=\"code\">A reply code.</param>");
+        writer.WriteLine("/// <returns>The upper-case name, or null.</returns>");
+        writer.WriteLine("public static string? GetName(ushort code) => code switch");
+        writer.OpenBlock();
+        foreach (ConstantModel constant in codes)
+        {
+            string name = constant.Name.ToUpperInvariant().Replace('-', '_');
+            writer.WriteLine($"{constant.Value.ToString(CultureInfo.InvariantCulture)} => \"{name}\",");
+        }
+
+        writer.WriteLine("_ => null,");
+        writer.CloseBlock(";");
     }
 
     // ------------------------------------------------------------------ helpers

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using CoolAmqp.Framing;
 using CoolAmqp.Telemetry;
 
 namespace CoolAmqp.Channels;
@@ -221,7 +222,7 @@ internal sealed class ConfirmTracker
                     if (observed)
                     {
                         CoolAmqpTelemetry.RecordConfirm(slot.Exchange, ServerAddress, slot.StartTimestamp,
-                            ReplyCodeNames.Get(returned.ReplyCode) ?? "basic.return", CoolAmqpTelemetry.ReturnedMessages);
+                            ReplyCodes.GetName(returned.ReplyCode) ?? "basic.return", CoolAmqpTelemetry.ReturnedMessages);
                     }
 
                     slot.TryFail(new MessageReturnedException(returned.ReplyCode, returned.ReplyText,

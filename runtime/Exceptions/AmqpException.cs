@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using CoolAmqp.Framing;
 
 namespace CoolAmqp;
 
@@ -73,26 +74,30 @@ public class AmqpException : CoolAmqpException
     public ushort MethodId { get; }
 
     /// <summary>The name of the method that failed, e.g. <c>basic.publish</c>, or <see langword="null"/> when unknown.</summary>
-    public string? MethodName => ReplyCodeNames.MethodName(ClassId, MethodId);
+    public string? MethodName => GetMethodName(ClassId, MethodId);
 
     /// <summary>
     /// Whether the reply code is a connection (hard) error, after which the broker closes the whole connection,
     /// rather than a channel (soft) error (AMQP 0-9-1 section 1.3, "Constants").
     /// </summary>
-    public bool IsHardError => ReplyCodeNames.IsHardError(ReplyCode);
+    public bool IsHardError => ReplyCodes.IsHardError(ReplyCode);
+
+    // 0.0 is how a broker says it was no method in particular.
+    private static string? GetMethodName(ushort classId, ushort methodId) =>
+        classId == 0 && methodId == 0 ? null : MethodNames.Get(((uint)classId << 16) | methodId);
 
     private static string FormatMessage(ushort replyCode, string? replyText, ushort classId, ushort methodId)
     {
         string text = replyText ?? string.Empty;
         string code = replyCode.ToString(CultureInfo.InvariantCulture);
-        string? name = ReplyCodeNames.Get(replyCode);
+        string? name = ReplyCodes.GetName(replyCode);
 
         // RabbitMQ's reply texts already start with the constant's name ("NOT_FOUND - no exchange ..."); others may not.
         string detail = name is null || text.StartsWith(name, StringComparison.Ordinal)
             ? (text.Length == 0 ? code : code + " " + text)
             : (text.Length == 0 ? code + " " + name : code + " " + name + " - " + text);
 
-        string? method = ReplyCodeNames.MethodName(classId, methodId);
+        string? method = GetMethodName(classId, methodId);
         if (method is not null)
         {
             return method + " failed: " + detail;

@@ -308,7 +308,7 @@ public static class CoolAmqpTelemetry
     };
 
     private static string AmqpExceptionName(ushort replyCode) =>
-        ReplyCodeNames.Get(replyCode) ?? replyCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ReplyCodes.GetName(replyCode) ?? replyCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Marks a span failed.</summary>
     internal static void Fail(Activity? activity, Exception error)
