@@ -17,7 +17,9 @@ namespace CoolAmqp;
 /// </summary>
 /// <remarks>
 /// Messages are taken off the connection's read loop into a queue of this consumer, and handed to the callback
-/// by a dispatch task of its own, so a slow callback never stalls heartbeats, publishing or other consumers.
+/// by a thread of its own (a synchronous callback; a pool thread takes request/response traffic, see the README's
+/// Threads) or tasks on the thread pool (an async callback, or several at once), so a slow callback never stalls
+/// heartbeats, publishing or other consumers.
 /// With <see cref="ConsumerOptions.NoAck"/> unset, bound the queue with <see cref="ConsumerOptions.PrefetchCount"/>.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
