@@ -501,7 +501,7 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _dispatcher.OnBatchEnd();
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _dispatcher.OnBatchEnd(channel.Connection.Reading);
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {

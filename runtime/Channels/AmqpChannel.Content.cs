@@ -28,7 +28,7 @@ internal sealed partial class AmqpChannel
     private int _bodyReceived;
     private bool _bufferPooled;
     private ArrayPool<byte>? _bufferPool;
-    private bool _deliveredInBatch;
+    private int _deliveredInBatch; // the stamp of the read batch this channel was last added to
     private bool _headerSeen;
     private bool _skipping;
     private Utf8StringCache _exchangeCache;
@@ -223,10 +223,16 @@ internal sealed partial class AmqpChannel
     }
 
     /// <summary>Read loop, after a read batch in which this channel completed deliveries.</summary>
-    internal void FlushDeliveries()
+    internal void FlushDeliveries() => _handler.OnDeliveriesFlushed(this);
+
+    private void AddToBatch()
     {
-        _deliveredInBatch = false;
-        _handler.OnDeliveriesFlushed(this);
+        DeliveryBatch batch = _connection.DeliveryBatch;
+        if (_deliveredInBatch != batch.Stamp)
+        {
+            _deliveredInBatch = batch.Stamp;
+            batch.Add(this);
+        }
     }
 
     private void CompleteContent()
@@ -247,11 +253,7 @@ internal sealed partial class AmqpChannel
             case ContentKind.Deliver:
                 _handler.OnDelivery(this, new InboundDelivery(this, _deliveryTag, _redelivered, _consumerTag, _exchange,
                     _routingKey, rawProperties, body, _contentNoAck, _bufferPooled ? buffer : null, _bufferPool));
-                if (!_deliveredInBatch)
-                {
-                    _deliveredInBatch = true;
-                    _connection.DeliveredInBatch(this);
-                }
+                AddToBatch();
 
                 break;
             case ContentKind.GetOk:
@@ -294,11 +296,7 @@ internal sealed partial class AmqpChannel
         }
 
         _handler.OnDelivery(this, record, token);
-        if (!_deliveredInBatch)
-        {
-            _deliveredInBatch = true;
-            _connection.DeliveredInBatch(this);
-        }
+        AddToBatch();
     }
 
     // ---- refused content (over a ProtocolLimits limit) ----

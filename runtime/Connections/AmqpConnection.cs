@@ -36,7 +36,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     // Channels that completed a delivery during the current read batch (read loop only): their handlers hear
     // OnDeliveriesFlushed once the batch is parsed, so a consumer's dispatcher is woken once per batch.
-    private readonly List<AmqpChannel> _deliveredChannels = new();
+    private DeliveryBatch _batch = new();
+    private Pipe? _pipe;
+    private ReaderHandoff? _reading;
+    private bool _firstReadDone;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closeOk = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -223,7 +226,16 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
         _writer.Start(_stream, $"CoolAmqp writer {_settings.Host}:{_settings.Port}", _socket);
         _writer.WriteRaw(FrameEncoder.ProtocolHeader);
-        new Thread(ReadLoop) { IsBackground = true, Name = $"CoolAmqp reader {_settings.Host}:{_settings.Port}" }.Start();
+        _pipe = new Pipe(new PipeOptions(
+            pool: new SegmentPool(ReadSegmentSize, 16),
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: ReadSegmentSize,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false));
+        _reading = new ReaderHandoff(ReadUntilHandoff, $"CoolAmqp reader {_settings.Host}:{_settings.Port}");
+        _reading.Start();
         Continuations.Start();
 
         using (cancellationToken.UnsafeRegister(static s =>
@@ -329,24 +341,29 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     // ---- reading ----
 
-    // A dedicated thread with blocking reads rather than an async loop: the hop from the socket's completion to a
-    // thread-pool worker (which then spins before sleeping) cost more CPU than parsing what was read (issue 4).
-    private void ReadLoop()
+    // Dedicated threads with blocking reads rather than an async loop: the hop from the socket's completion to a
+    // thread-pool worker (which then spins before sleeping) cost more CPU than parsing what was read (issue 4). The
+    // reading thread runs quick consumer callbacks itself; one that runs long hands the role on (ReaderHandoff).
+
+    /// <summary>Reads until the connection ends (true) or another thread takes the reading role while this one runs
+    /// callbacks (false). Only the thread holding the role runs it.</summary>
+    private bool ReadUntilHandoff()
     {
         Stream stream = _stream!;
-        var pipe = new Pipe(new PipeOptions(
-            pool: new SegmentPool(ReadSegmentSize, 16),
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: ReadSegmentSize,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            useSynchronizationContext: false));
-        PipeReader reader = pipe.Reader;
-        PipeWriter writer = pipe.Writer;
-        bool first = true;
+        ReaderHandoff reading = _reading!;
+        PipeReader reader = _pipe!.Reader;
+        PipeWriter writer = _pipe.Writer;
+        bool ended = true;
         try
         {
+            // Taking over: flush what the previous reader's batch has left (it may still be in a callback of it).
+            DeliveryBatch taken = _batch;
+            if (taken.Count > 0)
+            {
+                taken.Flush();
+                _batch = new DeliveryBatch();
+            }
+
             while (true)
             {
                 Span<byte> into = writer.GetMemory(MinimumReadSize).Span;
@@ -354,16 +371,16 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 if (read == 0)
                 {
                     Break(Volatile.Read(ref _peerClose) ?? ClosedByPeer());
-                    return;
+                    return true;
                 }
 
-                if (first)
+                if (!_firstReadDone)
                 {
-                    first = false;
+                    _firstReadDone = true;
                     if (PlainToTls(into.Slice(0, read)) is { } notAmqp)
                     {
                         Break(notAmqp);
-                        return;
+                        return true;
                     }
                 }
 
@@ -390,8 +407,21 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                     buffer = buffer.Slice(next);
                 }
 
-                FlushDeliveries();
                 reader.AdvanceTo(buffer.Start, buffer.End);
+                DeliveryBatch batch = _batch;
+                if (batch.Count > 0)
+                {
+                    // Everything read is parsed and the pipe advanced: another thread can go on reading from here.
+                    long begun = reading.BeginCallbacks();
+                    batch.Flush();
+                    if (!reading.EndCallbacks(begun))
+                    {
+                        ended = false;
+                        return false;
+                    }
+
+                    batch.Reset();
+                }
             }
         }
         catch (AmqpFrameFormatException ex)
@@ -425,27 +455,24 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         }
         finally
         {
-            // Deliveries parsed before a failure still reach their consumers.
-            FlushDeliveries();
-            reader.Complete();
-            writer.Complete();
-            FrameDecoder.ReturnScratch(ref _scratch);
-        }
-    }
-
-    /// <summary>Read loop only: <paramref name="channel"/> completed a delivery in the current read batch.</summary>
-    internal void DeliveredInBatch(AmqpChannel channel) => _deliveredChannels.Add(channel);
-
-    private void FlushDeliveries()
-    {
-        List<AmqpChannel> channels = _deliveredChannels;
-        for (int i = 0; i < channels.Count; i++)
-        {
-            channels[i].FlushDeliveries();
+            if (ended)
+            {
+                // Deliveries parsed before a failure still reach their consumers.
+                _batch.Flush();
+                reader.Complete();
+                writer.Complete();
+                FrameDecoder.ReturnScratch(ref _scratch);
+            }
         }
 
-        channels.Clear();
+        return true;
     }
+
+    /// <summary>Read loop only: the channels that completed deliveries in the current read batch.</summary>
+    internal DeliveryBatch DeliveryBatch => _batch;
+
+    /// <summary>Hands the reading role on when consumer callbacks run long (null before the connection opens).</summary>
+    internal ReaderHandoff? Reading => _reading;
 
     private Exception ClosedByPeer() => State is ConnectionState.AwaitingTune
         // Without authentication_failure_close a broker just drops the socket on bad credentials (spec 4.10.2).

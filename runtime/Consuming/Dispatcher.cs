@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using CoolAmqp.Channels;
+using CoolAmqp.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace CoolAmqp.Consuming;
@@ -49,7 +50,8 @@ internal abstract class Dispatcher
     public virtual bool TryEnqueue(DeliveryRecord record, long token) => false;
 
     /// <summary>The read loop has queued everything of one read: wake whoever hands it out.</summary>
-    public virtual void OnBatchEnd()
+    /// <param name="reading">The connection's reading role, which a dispatcher may run callbacks under.</param>
+    public virtual void OnBatchEnd(ReaderHandoff? reading)
     {
     }
 

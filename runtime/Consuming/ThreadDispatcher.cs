@@ -2,14 +2,16 @@ using System;
 using System.Diagnostics;
 using System.Threading;
 using CoolAmqp.Channels;
+using CoolAmqp.Connections;
 
 namespace CoolAmqp.Consuming;
 
 /// <summary>
 /// A synchronous callback (<see cref="ConsumerOptions.OnMessage"/> or <see cref="ConsumerOptions.OnDelivery"/>) with a
-/// concurrency of 1, run by a thread of the consumer's own that sleeps between read batches: cheaper than a
-/// thread-pool hop per batch, and a callback that blocks holds up nobody else. Request/response traffic is the
-/// exception: see <see cref="OnBatchEnd"/>.
+/// concurrency of 1. The connection's reading thread runs it at the end of each read batch, with no hand-off at all,
+/// while it is quick; once a batch of its callbacks took long enough that another thread took the reading role
+/// (<see cref="ReaderHandoff"/>), the consumer gets a thread of its own that sleeps between read batches, so a slow
+/// or blocking callback holds up nobody else. Request/response traffic on that thread: see <see cref="OnBatchEnd"/>.
 /// </summary>
 internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
 {
@@ -19,6 +21,8 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
 
     private readonly DeliveryQueue _queue = new();
     private readonly CallbackRunner _callbacks;
+    private readonly string _threadName;
+    private volatile bool _ownThread; // set once: the callbacks run on the consumer's thread from then on
     private int _draining; // 1 while a thread hands out deliveries (the consumer's, or a pool thread for a lone one)
     private int _batch; // deliveries queued in the current read batch (read loop only)
     private bool _batchLarge; // a delivery of the current read batch had a large body (read loop only)
@@ -30,7 +34,7 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
     public ThreadDispatcher(CallbackRunner callbacks, string queueName)
     {
         _callbacks = callbacks;
-        new Thread(Run) { IsBackground = true, Name = "CoolAmqp consumer " + queueName }.Start();
+        _threadName = "CoolAmqp consumer " + queueName;
     }
 
     /// <inheritdoc/>
@@ -50,8 +54,25 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
     }
 
     /// <inheritdoc/>
-    public override void OnBatchEnd()
+    public override void OnBatchEnd(ReaderHandoff? reading)
     {
+        if (!_ownThread && reading is not null)
+        {
+            _batch = 0;
+            _batchLarge = false;
+            long turn = reading.Turn;
+            Drain();
+            if (reading.Turn != turn)
+            {
+                // These callbacks held the reader long enough to be taken off it: from now on they run on a thread
+                // of the consumer's own, as a slow callback should.
+                _ownThread = true;
+                new Thread(Run) { IsBackground = true, Name = _threadName }.Start();
+            }
+
+            return;
+        }
+
         int batch = _batch;
         _batch = 0;
         long now = Stopwatch.GetTimestamp();
@@ -77,7 +98,15 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
     }
 
     /// <inheritdoc/>
-    public override void Complete(Exception? failure) => _queue.Complete();
+    public override void Complete(Exception? failure)
+    {
+        _queue.Complete();
+        if (!_ownThread)
+        {
+            // No thread of its own to hand out what is left: a pool thread does (the reader may be gone).
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
 
     void IThreadPoolWorkItem.Execute() => Drain();
 
