@@ -16,10 +16,10 @@ namespace CoolAmqp;
 /// <see cref="Cluster.Consume(Queue, ConsumerOptions)"/>; keep it — it is the only way to cancel.
 /// </summary>
 /// <remarks>
-/// Messages are taken off the connection's read loop into a queue of this consumer, and handed to the callback
-/// by a thread of its own (a synchronous callback; a pool thread takes request/response traffic, see the README's
-/// Threads) or tasks on the thread pool (an async callback, or several at once), so a slow callback never stalls
-/// heartbeats, publishing or other consumers.
+/// A synchronous callback runs on the thread that read its messages while it is quick, and on a thread of the
+/// consumer's own once it held that thread long enough for another to take the reading over; async and concurrent
+/// callbacks run on the thread pool. So a slow callback never stalls heartbeats, publishing or other consumers (the
+/// README's Threads section has the details).
 /// With <see cref="ConsumerOptions.NoAck"/> unset, bound the queue with <see cref="ConsumerOptions.PrefetchCount"/>.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable",
@@ -501,7 +501,8 @@ public sealed partial class Consumer : IChannelHandler
         }
     }
 
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel) => _dispatcher.OnBatchEnd(channel.Connection.Reading);
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel, long turn) =>
+        _dispatcher.OnBatchEnd(channel.Connection.Reading, turn);
 
     void IChannelHandler.OnBrokerCancel(AmqpChannel channel, string consumerTag)
     {

@@ -11,7 +11,9 @@ namespace CoolAmqp;
 /// </summary>
 /// <remarks>
 /// Where messages go: to <see cref="OnMessage"/>, <see cref="OnMessageAsync"/> or <see cref="OnDelivery"/> if one
-/// is set (at most one may be; run off the I/O loop, in order, <see cref="MaxConcurrency"/> at a time); otherwise to <see cref="Consumer.ReadAllAsync"/> if
+/// is set (at most one may be; in order, <see cref="MaxConcurrency"/> at a time; a synchronous callback runs on the
+/// connection's reading thread while it is quick, and a slow or blocking one never stalls the connection: the README's
+/// Threads section says how); otherwise to <see cref="Consumer.ReadAllAsync"/> if
 /// <see cref="ReadFromConsumer"/> is set; otherwise to the cluster's events as <see cref="MessageReceived"/>
 /// (<see cref="Cluster.DrainAsync"/>).
 /// </remarks>

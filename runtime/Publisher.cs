@@ -249,7 +249,7 @@ internal sealed partial class Publisher : IChannelHandler
 
     void IChannelHandler.OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
 
-    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel)
+    void IChannelHandler.OnDeliveriesFlushed(AmqpChannel channel, long turn)
     {
     }
 

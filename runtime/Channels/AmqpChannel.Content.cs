@@ -223,7 +223,7 @@ internal sealed partial class AmqpChannel
     }
 
     /// <summary>Read loop, after a read batch in which this channel completed deliveries.</summary>
-    internal void FlushDeliveries() => _handler.OnDeliveriesFlushed(this);
+    internal void FlushDeliveries(long turn) => _handler.OnDeliveriesFlushed(this, turn);
 
     private void AddToBatch()
     {

@@ -1,5 +1,7 @@
 using System;
 
+using CoolAmqp.Connections;
+
 namespace CoolAmqp.Channels;
 
 /// <summary>
@@ -21,8 +23,11 @@ internal interface IChannelHandler
 
     /// <summary>The read loop parsed all it had received; <see cref="OnDelivery(AmqpChannel, in InboundDelivery)"/> (or
     /// its record overload) was called at least once on <paramref name="channel"/> since the last such call. A handler that queues deliveries can wake its
-    /// dispatcher here, once per batch rather than once per message.</summary>
-    void OnDeliveriesFlushed(AmqpChannel channel);
+    /// dispatcher here, once per batch rather than once per message, or run its callbacks under the reading role
+    /// (<see cref="ReaderHandoff.TryBeginCallbacks"/>).</summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="turn">The reading turn the batch was read in.</param>
+    void OnDeliveriesFlushed(AmqpChannel channel, long turn);
 
     /// <summary>A basic.deliver broke a <see cref="ProtocolLimits"/> limit and was refused (already logged): its body
     /// is never buffered, and no <c>OnDelivery</c> follows for it.</summary>

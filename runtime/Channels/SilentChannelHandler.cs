@@ -22,7 +22,7 @@ internal sealed class SilentChannelHandler : IChannelHandler
 
     public void OnDelivery(AmqpChannel channel, DeliveryRecord record, long token) => record.End(token);
 
-    public void OnDeliveriesFlushed(AmqpChannel channel)
+    public void OnDeliveriesFlushed(AmqpChannel channel, long turn)
     {
     }
 

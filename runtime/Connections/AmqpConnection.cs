@@ -36,7 +36,7 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
 
     // Channels that completed a delivery during the current read batch (read loop only): their handlers hear
     // OnDeliveriesFlushed once the batch is parsed, so a consumer's dispatcher is woken once per batch.
-    private DeliveryBatch _batch = new();
+    private DeliveryBatch _batch = new(0);
     private Pipe? _pipe;
     private ReaderHandoff? _reading;
     private bool _firstReadDone;
@@ -358,10 +358,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
         {
             // Taking over: flush what the previous reader's batch has left (it may still be in a callback of it).
             DeliveryBatch taken = _batch;
-            if (taken.Count > 0)
+            if (taken.Turn != reading.Turn)
             {
                 taken.Flush();
-                _batch = new DeliveryBatch();
+                _batch = new DeliveryBatch(reading.Turn);
             }
 
             while (true)
@@ -411,10 +411,10 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
                 DeliveryBatch batch = _batch;
                 if (batch.Count > 0)
                 {
-                    // Everything read is parsed and the pipe advanced: another thread can go on reading from here.
-                    long begun = reading.BeginCallbacks();
+                    // Everything read is parsed and the pipe advanced: should a callback run long, another thread
+                    // goes on reading from here.
                     batch.Flush();
-                    if (!reading.EndCallbacks(begun))
+                    if (reading.Turn != batch.Turn)
                     {
                         ended = false;
                         return false;

@@ -6,7 +6,7 @@ namespace CoolAmqp.Connections;
 
 /// <summary>
 /// The channels that completed deliveries in one read batch: each hears <see cref="AmqpChannel.FlushDeliveries"/>
-/// once the batch is parsed, so a consumer's dispatcher is woken (or runs its callback) once per batch, not per
+/// once the batch is parsed, so a consumer's dispatcher is woken (or runs its callbacks) once per batch, not per
 /// message.
 /// </summary>
 /// <remarks>The reader fills it and flushes it. When the reading role is taken while the reader is in a callback of
@@ -20,10 +20,15 @@ internal sealed class DeliveryBatch
     private int _next;
 
     /// <summary>A batch with a new <see cref="Stamp"/>.</summary>
-    public DeliveryBatch()
+    /// <param name="turn">The reading turn it is read in.</param>
+    public DeliveryBatch(long turn)
     {
         Stamp = Interlocked.Increment(ref s_lastStamp);
+        Turn = turn;
     }
+
+    /// <summary>The reading turn (<see cref="ReaderHandoff.Turn"/>) the batch was read in.</summary>
+    public long Turn { get; }
 
     /// <summary>Identifies this batch's current contents: a channel is added once per stamp.</summary>
     public int Stamp { get; private set; }
@@ -42,7 +47,7 @@ internal sealed class DeliveryBatch
         int i;
         while ((i = Interlocked.Increment(ref _next) - 1) < count)
         {
-            channels[i].FlushDeliveries();
+            channels[i].FlushDeliveries(Turn);
         }
     }
 

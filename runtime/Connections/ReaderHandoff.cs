@@ -10,7 +10,7 @@ namespace CoolAmqp.Connections;
 /// callback finishes on the thread it started on, which becomes the standby once it returns.
 /// </summary>
 /// <remarks>
-/// <para>The reader brackets the callbacks of a read batch with <see cref="BeginCallbacks"/> and
+/// <para>The reader brackets the callbacks it runs with <see cref="TryBeginCallbacks"/> and
 /// <see cref="EndCallbacks"/>. The standby looks once a millisecond while callbacks run, and takes the role when the
 /// reader has been in them for <see cref="TakeoverAfter"/>; after a quiet spell it sleeps until the next batch's
 /// callbacks wake it (one wake-up per busy spell, not per batch). A takeover starts a new standby, so a second
@@ -56,24 +56,30 @@ internal sealed class ReaderHandoff
         StartThread(reading: false);
     }
 
-    /// <summary>Reader: callbacks start. Returns what <see cref="EndCallbacks"/> takes.</summary>
-    public long BeginCallbacks()
+    /// <summary>Callbacks of a batch read in <paramref name="turn"/> start: true when the calling thread holds the
+    /// reading role (it must call <see cref="EndCallbacks"/> with <paramref name="begun"/>); false when it lost the role
+    /// since (it finishes an old batch after a hand-over), and then it is not watched.</summary>
+    public bool TryBeginCallbacks(long turn, out long begun)
     {
         Volatile.Write(ref _callbacksSince, Stopwatch.GetTimestamp());
-        long state = Volatile.Read(ref _state) | 1;
+        begun = (turn << 1) | 1;
 
         // A full fence between this write and the read of _parked (the standby writes _parked, then reads _state).
-        Interlocked.Exchange(ref _state, state);
+        if (Interlocked.CompareExchange(ref _state, begun, turn << 1) != turn << 1)
+        {
+            return false;
+        }
+
         if (Volatile.Read(ref _parked) == 1)
         {
             _wake.Set();
         }
 
-        return state;
+        return true;
     }
 
-    /// <summary>Reader: callbacks ended. False when the standby took the role meanwhile: the caller must stop
-    /// reading.</summary>
+    /// <summary>Callbacks ended. False when the standby took the role meanwhile: the caller must stop reading once it
+    /// has finished its batch.</summary>
     public bool EndCallbacks(long begun) => Interlocked.CompareExchange(ref _state, begun & ~1L, begun) == begun;
 
     /// <summary>The connection ended: the standby ends too.</summary>

@@ -51,7 +51,8 @@ internal abstract class Dispatcher
 
     /// <summary>The read loop has queued everything of one read: wake whoever hands it out.</summary>
     /// <param name="reading">The connection's reading role, which a dispatcher may run callbacks under.</param>
-    public virtual void OnBatchEnd(ReaderHandoff? reading)
+    /// <param name="turn">The reading turn the batch was read in.</param>
+    public virtual void OnBatchEnd(ReaderHandoff? reading, long turn)
     {
     }
 

@@ -22,7 +22,7 @@ internal sealed class OrderedAsyncDispatcher : Dispatcher
     public override bool TryEnqueue(ReceivedMessage message) => _queue.TryEnqueue(message);
 
     /// <inheritdoc/>
-    public override void OnBatchEnd(ReaderHandoff? reading) => _queue.Flush();
+    public override void OnBatchEnd(ReaderHandoff? reading, long turn) => _queue.Flush();
 
     /// <inheritdoc/>
     public override void Complete(Exception? failure) => _queue.Complete();

@@ -54,15 +54,22 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
     }
 
     /// <inheritdoc/>
-    public override void OnBatchEnd(ReaderHandoff? reading)
+    public override void OnBatchEnd(ReaderHandoff? reading, long turn)
     {
         if (!_ownThread && reading is not null)
         {
             _batch = 0;
             _batchLarge = false;
-            long turn = reading.Turn;
+            if (!reading.TryBeginCallbacks(turn, out long begun))
+            {
+                // This thread lost the reading role in an earlier callback, and finishes its batch: not a reader
+                // any more, it may take its time.
+                Drain();
+                return;
+            }
+
             Drain();
-            if (reading.Turn != turn)
+            if (!reading.EndCallbacks(begun))
             {
                 // These callbacks held the reader long enough to be taken off it: from now on they run on a thread
                 // of the consumer's own, as a slow callback should.
