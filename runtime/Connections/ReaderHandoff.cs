@@ -7,13 +7,14 @@ namespace CoolAmqp.Connections;
 /// <summary>
 /// Lets the connection's reading thread run quick consumer callbacks itself, and hands the reading role to a standby
 /// thread when one runs long: the read loop then goes on (heartbeats, confirms, replies, other consumers) while the
-/// callback finishes on the thread it started on, which becomes the standby once it returns.
+/// callback finishes on the thread it started on, which ends once it has finished its batch.
 /// </summary>
 /// <remarks>
 /// <para>The reader brackets the callbacks it runs with <see cref="TryBeginCallbacks"/> and
 /// <see cref="EndCallbacks"/>. The standby looks once a millisecond while callbacks run, and takes the role when the
-/// reader has been in them for <see cref="TakeoverAfter"/>; after a quiet spell it sleeps until the next batch's
-/// callbacks wake it (one wake-up per busy spell, not per batch). A takeover starts a new standby, so a second
+/// reader has been in them for <see cref="TakeoverAfter"/>; after 50 looks without callbacks it sleeps until the next
+/// callbacks wake it (one wake-up per busy spell, not per batch; a connection whose consumers all have threads of
+/// their own never wakes it). A takeover starts a new standby, so a second
 /// callback that blocks is covered too; a thread that comes back from a callback after losing the role ends.</para>
 /// <para><see cref="Turn"/> counts takeovers: a consumer whose callbacks caused one hands its messages to a thread of
 /// its own from then on.</para>
