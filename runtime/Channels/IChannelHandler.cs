@@ -1,5 +1,4 @@
 using System;
-
 using CoolAmqp.Connections;
 
 namespace CoolAmqp.Channels;

@@ -37,6 +37,8 @@ internal sealed partial class AmqpConnection : IOutboundFrameObserver
     // Channels that completed a delivery during the current read batch (read loop only): their handlers hear
     // OnDeliveriesFlushed once the batch is parsed, so a consumer's dispatcher is woken once per batch.
     private DeliveryBatch _batch = new(0);
+
+    // What the thread holding the reading role reads with (ReaderHandoff moves the role between threads).
     private Pipe? _pipe;
     private ReaderHandoff? _reading;
     private bool _firstReadDone;

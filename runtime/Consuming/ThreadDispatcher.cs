@@ -60,16 +60,11 @@ internal sealed class ThreadDispatcher : Dispatcher, IThreadPoolWorkItem
         {
             _batch = 0;
             _batchLarge = false;
-            if (!reading.TryBeginCallbacks(turn, out long begun))
-            {
-                // This thread lost the reading role in an earlier callback, and finishes its batch: not a reader
-                // any more, it may take its time.
-                Drain();
-                return;
-            }
-
+            // Unwatched when this thread lost the reading role in an earlier callback and only finishes its batch:
+            // not a reader any more, it may take its time.
+            bool watched = reading.TryBeginCallbacks(turn, out long begun);
             Drain();
-            if (!reading.EndCallbacks(begun))
+            if (watched && !reading.EndCallbacks(begun))
             {
                 // These callbacks held the reader long enough to be taken off it: from now on they run on a thread
                 // of the consumer's own, as a slow callback should.
